@@ -1,0 +1,129 @@
+"""Array-like <-> torch conversion: the one place that decides dtypes and devices.
+
+numpy arrays and array-likes (lists, scalars) come in as CPU tensors that share memory
+with the caller's data where possible, and go back out as numpy arrays; torch tensors
+stay on their device and go back out as tensors.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from fdopt.errors import ArgumentTypeError
+
+__all__ = ["Source", "as_tensor", "float_dtype", "is_inexact", "real_dtype"]
+
+# numpy integer types torch cannot do arithmetic on everywhere: widen them first.
+_WIDEN_UNSIGNED = {np.dtype(np.uint16): np.int32, np.dtype(np.uint32): np.int64}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an input came from, so that results can go back in the same kind.
+
+    Attributes
+    ----------
+    numpy : bool
+        True when the caller passed a numpy array or an array-like (not a tensor).
+    device : torch.device
+        The device of the tensor the input became.
+    """
+
+    numpy: bool
+    device: torch.device
+
+    def wrap(self, result: torch.Tensor) -> Any:
+        """Return ``result`` as the caller's kind: a numpy array or a tensor."""
+        if self.numpy:
+            return result.numpy()
+        return result
+
+
+def is_inexact(dtype: torch.dtype) -> bool:
+    """Return True for floating-point and complex dtypes."""
+    return dtype.is_floating_point or dtype.is_complex
+
+
+def real_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Return the real counterpart of a complex dtype (other dtypes unchanged)."""
+    return torch.empty((), dtype=dtype).real.dtype if dtype.is_complex else dtype
+
+
+def float_dtype(dtype: torch.dtype, *, numpy_rules: bool) -> torch.dtype:
+    """Return the dtype that derivatives of data of ``dtype`` are computed in.
+
+    Floating and complex dtypes are kept. Integers and booleans promote as
+    ``torch.gradient`` promotes them (to the default dtype) or, with
+    ``numpy_rules``, as ``numpy.gradient`` does (to float64).
+    """
+    if is_inexact(dtype):
+        return dtype
+    return torch.float64 if numpy_rules else torch.get_default_dtype()
+
+
+def _numpy_to_tensor(array: np.ndarray[Any, Any]) -> torch.Tensor:
+    if array.dtype.kind == "u" and array.dtype in _WIDEN_UNSIGNED:
+        array = array.astype(_WIDEN_UNSIGNED[array.dtype])
+    elif array.dtype == np.uint64:
+        array = array.astype(np.float64)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    if any(stride < 0 for stride in array.strides):
+        array = np.ascontiguousarray(array)
+    with warnings.catch_warnings():
+        # torch warns that a read-only array yields a tensor it could write to; fdopt
+        # never writes to its inputs, so sharing the memory is safe.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
+
+
+def as_tensor(value: Any, *, name: str) -> tuple[torch.Tensor, Source]:
+    """Turn a tensor, numpy array or array-like into a tensor, without copying if possible.
+
+    Parameters
+    ----------
+    value : torch.Tensor, numpy.ndarray or array-like
+        The input.
+    name : str
+        The argument's name, used in error messages.
+
+    Returns
+    -------
+    tensor : torch.Tensor
+        The data as a tensor (sharing memory with ``value`` where possible).
+    source : Source
+        What ``value`` was, to turn results back into the same kind.
+
+    Raises
+    ------
+    ArgumentTypeError
+        If ``value`` does not hold numbers.
+    """
+    if isinstance(value, torch.Tensor):
+        if value.dtype == torch.bool:
+            raise ArgumentTypeError(f"{name} must hold numbers; got a tensor of dtype bool")
+        return value, Source(numpy=False, device=value.device)
+    if isinstance(value, np.ndarray):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise ArgumentTypeError(
+                f"{name} must be a tensor, a numpy array or an array-like of numbers; "
+                f"got {type(value).__name__}"
+            ) from exc
+    if array.dtype.kind == "b":
+        raise ArgumentTypeError(f"{name} must hold numbers; got booleans")
+    if array.dtype.kind not in "iufc":
+        raise ArgumentTypeError(
+            f"{name} must be a tensor, a numpy array or an array-like of numbers; "
+            f"got {type(value).__name__} of dtype {array.dtype}"
+        )
+    tensor = _numpy_to_tensor(array)
+    return tensor, Source(numpy=True, device=tensor.device)
