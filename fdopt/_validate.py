@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import operator
 
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
@@ -18,11 +19,11 @@ def check_int(
 ) -> int:
     """Return ``value`` as an int, or raise an error naming ``name``.
 
-    Python and numpy integers are accepted; booleans, floats and everything else are
-    an ``ArgumentTypeError``; a value outside ``[minimum, maximum]`` is an
+    Python and numpy integers are accepted; booleans, floats, tensors, arrays and
+    everything else are an ``ArgumentTypeError``; a value outside ``[minimum, maximum]`` is an
     ``ArgumentValueError``.
     """
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ArgumentTypeError(f"{name} must be an int; got {value!r}")
     number = operator.index(value)
     if minimum is not None and number < minimum:

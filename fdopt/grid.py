@@ -33,6 +33,8 @@ MAX_ACCURACY = 8
 # the weights of one block stay in cache; on a GPU one block is the whole dimension.
 _CPU_BLOCK = 1 << 14
 _DEVICE_BLOCK = 1 << 24
+# Points per block of the slope-form three-point derivative on a CPU (its temporaries).
+_CPU_SLOPE_BLOCK = 1 << 16
 
 Weight = float | torch.Tensor
 
@@ -192,17 +194,27 @@ def _out_dtype(values: torch.Tensor, axis: _Axis, *, numpy_rules: bool) -> torch
     base = float_dtype(values.dtype, numpy_rules=numpy_rules)
     if axis.coords is None or numpy_rules:
         return base
-    # torch.gradient promotes with the coordinates' dtype (integers count as the default).
-    return torch.promote_types(base, float_dtype(axis.coords.dtype, numpy_rules=False))
+    # torch.gradient promotes the values with the coordinates' dtype; integer
+    # coordinates give weights of the default dtype.
+    if axis.coords.dtype.is_floating_point:
+        return torch.promote_types(values.dtype, axis.coords.dtype)
+    return torch.promote_types(base, torch.get_default_dtype())
 
 
 def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]) -> None:
-    """``out = sum(c * s)``, written into ``out`` with no temporary of its size."""
+    """``out = sum(c * s)``, written into ``out`` with no temporary of its size.
+
+    When autograd must see the computation (a source requires grad), the sum is formed
+    out of place and copied into ``out``, which autograd records.
+    """
     terms = [
         (s, c)
         for s, c in zip(sources, coefs, strict=True)
         if not (isinstance(c, float) and c == 0.0)
     ]
+    if torch.is_grad_enabled() and any(s.requires_grad for s, _ in terms):
+        out.copy_(sum(s * c for s, c in terms))  # type: ignore[arg-type]
+        return
     (first, c0), rest = terms[0], terms[1:]
     last, c_last = rest[-1] if rest else (first, c0)
     if (
@@ -240,6 +252,34 @@ def _edge_weights(
     return [[column[r : r + 1] for column in columns] for r in range(len(local))]
 
 
+def _slope_average(
+    out: torch.Tensor, src: torch.Tensor, coords: torch.Tensor, d: int, weight_dtype: torch.dtype
+) -> None:
+    """Three-point nonuniform first derivative at the interior points, in slope form.
+
+    ``f'(x_i) ~ (h2 * s1 + h1 * s2) / (h1 + h2)`` with ``s1, s2`` the slopes of the
+    intervals of lengths ``h1, h2`` left and right of ``x_i``: the stencil of
+    ``torch.gradient`` and ``numpy.gradient``, with the differences taken first (fewer
+    operations, and equal neighbours cancel exactly). For data along one dimension
+    only (every other dimension of size 1); temporaries are block-sized on a CPU.
+    """
+    n = src.shape[d]
+    block = _CPU_SLOPE_BLOCK if src.device.type == "cpu" else n
+    shape = [1] * src.ndim
+    for lo in range(1, n - 1, block):
+        size = min(block, n - 1 - lo)
+        h = torch.diff(coords[lo - 1 : lo + size + 1].to(torch.float64))
+        slopes = torch.diff(src.narrow(d, lo - 1, size + 2).to(out.dtype), dim=d)
+        shape[d] = size + 1
+        slopes.div_(h.to(weight_dtype).reshape(shape))
+        h1, h2 = h[:-1], h[1:]
+        total = h1 + h2
+        shape[d] = size
+        coefs: list[Weight] = [(w / total).to(weight_dtype).reshape(shape) for w in (h2, h1)]
+        sources = [slopes.narrow(d, 0, size), slopes.narrow(d, 1, size)]
+        _combine(out.narrow(d, lo, size), sources, coefs)
+
+
 def _apply(
     values: torch.Tensor,
     axis: _Axis,
@@ -256,11 +296,14 @@ def _apply(
     points = _edge_points(deriv, accuracy, edge_order)
     weight_dtype = real_dtype(out_dtype)
     interior = n - 2 * half
+    rest = values.numel() // max(n, 1)
     if interior > 0 and axis.coords is None:
         scale = axis.step**-deriv
         coefs: list[Weight] = [w * scale for w in weights(deriv, offsets)]
         sources = [src.narrow(d, half + j, interior) for j in offsets]
         _combine(out.narrow(d, half, interior), sources, coefs)
+    elif interior > 0 and axis.coords is not None and (deriv, accuracy, rest) == (1, 2, 1):
+        _slope_average(out, src, axis.coords, d, weight_dtype)
     elif interior > 0 and axis.coords is not None:
         block = _CPU_BLOCK if values.device.type == "cpu" else _DEVICE_BLOCK
         shape = [1] * values.ndim

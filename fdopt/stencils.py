@@ -211,8 +211,8 @@ def nonuniform_weight_columns(
     like = next((x for x in nodes if isinstance(x, torch.Tensor)), None)
     if like is None or len(nodes) <= deriv:
         raise ArgumentValueError(
-            f"a derivative of order {deriv} needs at least {deriv + 1} nodes, at least one "
-            f"of them a tensor; got {len(nodes)}"
+            f"nodes (the stencil offsets) must hold at least {deriv + 1} entries for a "
+            f"derivative of order {deriv}, at least one of them a tensor; got {len(nodes)}"
         )
     return [
         w if isinstance(w, torch.Tensor) else torch.full_like(like, float(w))
