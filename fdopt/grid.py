@@ -110,11 +110,14 @@ def _coordinates(entry: Any, name: str, dim: int, size: int, device: torch.devic
 
 
 def _check_monotonic(coords: torch.Tensor, name: str, dim: int) -> None:
+    # Strictly monotonic coordinates (NaN fails every comparison) are finite when their
+    # two ends are: one comparison pass, no float temporaries. The host synchronisations
+    # are for validation only.
     later, earlier = coords[1:], coords[:-1]
-    finite = torch.isfinite(coords).all() if is_inexact(coords.dtype) else torch.tensor(True)
-    ok = finite & ((later > earlier).all() | (later < earlier).all())
-    if bool(ok):  # the one host synchronisation, for validation only
-        return
+    if bool((later > earlier).all()) or bool((later < earlier).all()):
+        ends = coords[[0, -1]]
+        if not is_inexact(ends.dtype) or bool(torch.isfinite(ends).all()):
+            return
     host = coords.detach().cpu().double().numpy()
     if not np.isfinite(host).all():
         bad = int(np.flatnonzero(~np.isfinite(host))[0])
@@ -265,17 +268,21 @@ def _slope_average(
     """
     n = src.shape[d]
     block = _CPU_SLOPE_BLOCK if src.device.type == "cpu" else n
+    # Floating coordinates are differenced in their own precision (as torch and numpy
+    # do), integer ones in float64 so that they cannot wrap around; the weights are
+    # formed in the precision of the result.
+    exact = coords.dtype if coords.is_floating_point() else torch.float64
     shape = [1] * src.ndim
     for lo in range(1, n - 1, block):
         size = min(block, n - 1 - lo)
-        h = torch.diff(coords[lo - 1 : lo + size + 1].to(torch.float64))
+        h = torch.diff(coords[lo - 1 : lo + size + 1].to(exact)).to(weight_dtype)
         slopes = torch.diff(src.narrow(d, lo - 1, size + 2).to(out.dtype), dim=d)
         shape[d] = size + 1
-        slopes.div_(h.to(weight_dtype).reshape(shape))
+        slopes.div_(h.reshape(shape))
         h1, h2 = h[:-1], h[1:]
         total = h1 + h2
         shape[d] = size
-        coefs: list[Weight] = [(w / total).to(weight_dtype).reshape(shape) for w in (h2, h1)]
+        coefs: list[Weight] = [(w / total).reshape(shape) for w in (h2, h1)]
         sources = [slopes.narrow(d, 0, size), slopes.narrow(d, 1, size)]
         _combine(out.narrow(d, lo, size), sources, coefs)
 
