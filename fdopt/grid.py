@@ -34,7 +34,7 @@ MAX_ACCURACY = 8
 _CPU_BLOCK = 1 << 14
 _DEVICE_BLOCK = 1 << 24
 # Points per block of the slope-form three-point derivative on a CPU (its temporaries).
-_CPU_SLOPE_BLOCK = 1 << 16
+_CPU_SLOPE_BLOCK = 1 << 17
 
 Weight = float | torch.Tensor
 
