@@ -8,7 +8,16 @@ from the builtin a user would catch (``ValueError`` / ``TypeError``) and from
 
 from __future__ import annotations
 
-__all__ = ["ArgumentTypeError", "ArgumentValueError", "FdoptError"]
+from typing import Any
+
+__all__ = [
+    "ArgumentTypeError",
+    "ArgumentValueError",
+    "BudgetExhaustedError",
+    "EvaluationError",
+    "FdoptError",
+    "FunctionOutputError",
+]
 
 
 class FdoptError(Exception):
@@ -21,3 +30,39 @@ class ArgumentValueError(FdoptError, ValueError, RuntimeError):
 
 class ArgumentTypeError(FdoptError, TypeError, RuntimeError):
     """An argument has the wrong type."""
+
+
+class EvaluationError(FdoptError, RuntimeError):
+    """The user's function raised; the original exception is the ``__cause__``.
+
+    Attributes
+    ----------
+    x : Any
+        The point at which the function raised, in the kind the caller gave (numpy or
+        torch), or None when unknown.
+    result : Any
+        Set by the optimizer layer: an ``OptimizeResult`` at the best point seen.
+    """
+
+    def __init__(self, message: str, *, x: Any = None, result: Any = None) -> None:
+        super().__init__(message)
+        self.x = x
+        self.result = result
+
+
+class FunctionOutputError(FdoptError, ValueError):
+    """The user's function returned something unusable: wrong shape, type, or not finite.
+
+    Attributes
+    ----------
+    x : Any
+        The point at which the bad value was returned, or None when unknown.
+    """
+
+    def __init__(self, message: str, *, x: Any = None) -> None:
+        super().__init__(message)
+        self.x = x
+
+
+class BudgetExhaustedError(FdoptError, RuntimeError):
+    """Evaluating would exceed the budget of function evaluations (``maxfev``)."""

@@ -24,3 +24,22 @@ def test_grid_gradient_quick() -> None:
     for column in ("shape", "fdopt ms", "torch ms", "numpy ms", "floor ms", "fdopt/torch"):
         assert column in header
     assert "Rows where fdopt does not match torch: 0." in completed.stdout
+
+
+@pytest.mark.slow
+def test_blackbox_gradient_quick() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "blackbox_gradient.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    headers = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
+    for title in ("Vectorized numpy", "Vectorized torch", "Plain function", "Accuracy"):
+        assert title in completed.stdout
+    columns = ("fdopt central", "one batch", "chunked", "fdopt/limit", "bare loop", "nfev n=100")
+    for column in columns:
+        assert any(column in header for header in headers), column
+    assert "Targets missed" in completed.stdout

@@ -1,0 +1,357 @@
+"""The public functions for black-box derivatives: ``grad``, ``jacobian``, ``hessian``.
+
+They validate every argument before the first evaluation, build the evaluator (the
+only caller of the user's function) and the method's settings, run the estimator,
+and return the result in the kind the caller gave (numpy in, numpy out; torch in,
+torch out on its device).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from fdopt._tensor import Source, as_tensor
+from fdopt.errors import ArgumentTypeError, ArgumentValueError, FunctionOutputError
+from fdopt.estimators import ESTIMATORS, Bounds, Estimate
+from fdopt.estimators import hessian as _hessian
+from fdopt.evaluation import Evaluator, Workers
+from fdopt.settings import HessianSettings, Settings
+
+__all__ = ["EstimateInfo", "grad", "hessian", "jacobian"]
+
+
+@dataclass(frozen=True)
+class EstimateInfo:
+    """What an estimate cost and knows about itself (``full_output=True``).
+
+    Attributes
+    ----------
+    nfev : int
+        Function evaluations spent.
+    f0 : array or None
+        The function's value(s) at ``x`` when the method evaluated them.
+    error : array or None
+        Estimated absolute error of each entry, where the method provides one.
+    step : array or None
+        Absolute steps used per coordinate.
+    noise : array or None
+        Estimated noise level of the function (``step="auto"``).
+    """
+
+    nfev: int
+    f0: Any = None
+    error: Any = None
+    step: Any = None
+    noise: Any = None
+
+
+def _point(x: Any) -> tuple[torch.Tensor, Source, tuple[int, ...]]:
+    tensor, source = as_tensor(x, name="x")
+    if tensor.is_complex():
+        raise ArgumentTypeError("x must be real; got a complex array")
+    if tensor.ndim > 1:
+        raise ArgumentValueError(f"x must be a scalar or 1-D; got shape {tuple(tensor.shape)}")
+    if not tensor.is_floating_point():
+        tensor = tensor.to(torch.float64)
+    flat = tensor.reshape(-1)
+    bad = (~torch.isfinite(flat)).nonzero()
+    if bad.numel():
+        i = int(bad[0, 0])
+        raise ArgumentValueError(f"x must be finite; x[{i}] = {float(flat[i])}")
+    return flat.clone(), source, tuple(tensor.shape)
+
+
+def _bound_pairs(bounds: Any, n: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # scipy.optimize.Bounds
+        return (
+            np.broadcast_to(np.asarray(bounds.lb, dtype=np.float64), (n,)),
+            np.broadcast_to(np.asarray(bounds.ub, dtype=np.float64), (n,)),
+        )
+    try:
+        pairs = list(bounds)
+        if n == 1 and len(pairs) == 2 and all(p is None or np.ndim(p) == 0 for p in pairs):
+            pairs = [tuple(pairs)]  # a single (lo, hi) for a scalar x
+        lower = [-np.inf if lo is None else float(lo) for lo, _ in pairs]
+        upper = [np.inf if hi is None else float(hi) for _, hi in pairs]
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(
+            "bounds must be a sequence of (lo, hi) pairs, one per coordinate (None for no "
+            f"bound), or a scipy.optimize.Bounds; got {bounds!r}"
+        ) from exc
+    if len(pairs) != n:
+        raise ArgumentValueError(
+            f"bounds has {len(pairs)} (lo, hi) pairs but x has {n} coordinates"
+        )
+    return np.asarray(lower), np.asarray(upper)
+
+
+def _bounds(bounds: Any, x: torch.Tensor) -> Bounds | None:
+    """Parse ``bounds`` and check them and ``x`` against each other."""
+    if bounds is None:
+        return None
+    lower, upper = _bound_pairs(bounds, x.shape[0])
+    bad = np.flatnonzero(~(lower <= upper))  # also catches NaN
+    if bad.size:
+        i = int(bad[0])
+        raise ArgumentValueError(
+            f"bounds: the lower bound {lower[i]} must not exceed the upper bound {upper[i]} "
+            f"(coordinate {i})"
+        )
+    host = x.detach().cpu().double().numpy()
+    outside = np.flatnonzero((host < lower) | (host > upper))
+    if outside.size:
+        i = int(outside[0])
+        raise ArgumentValueError(
+            f"x[{i}] = {host[i]} lies outside its bounds [{lower[i]}, {upper[i]}]"
+        )
+    as_x = functools.partial(torch.as_tensor, dtype=x.dtype, device=x.device)
+    return Bounds(as_x(np.array(lower)), as_x(np.array(upper)))
+
+
+def _info(estimate: Estimate, source: Source) -> EstimateInfo:
+    def wrap(value: torch.Tensor | None) -> Any:
+        return None if value is None else source.wrap(value.detach())
+
+    return EstimateInfo(
+        nfev=estimate.nfev,
+        f0=wrap(estimate.f0),
+        error=wrap(estimate.error),
+        step=wrap(estimate.step),
+        noise=wrap(estimate.noise),
+    )
+
+
+def _run(
+    fun: Callable[..., Any],
+    x: Any,
+    *,
+    method: str,
+    step: float | str | None,
+    args: Sequence[Any],
+    bounds: Any,
+    vectorized: bool,
+    workers: Workers,
+    batch_size: int | None,
+    maxfev: int | None,
+    settings: dict[str, Any],
+    hessian: bool = False,
+) -> tuple[Estimate, Source, tuple[int, ...], bool | None]:
+    point, source, shape = _point(x)
+    options: dict[str, Any] = {"method": method, **settings}
+    if step is not None:
+        options["step"] = step
+    if hessian:
+        model: Settings = HessianSettings.model_validate(options)
+        estimator: Callable[..., Estimate] = _hessian
+    else:
+        if method not in ESTIMATORS:
+            raise ArgumentValueError(
+                f"method must be one of {', '.join(map(repr, ESTIMATORS))}; got {method!r}"
+            )
+        model = ESTIMATORS[method].settings.model_validate(options)
+        estimator = ESTIMATORS[method].estimate
+    box = _bounds(bounds, point)
+    with Evaluator(
+        fun,
+        source=source,
+        args=args,
+        vectorized=vectorized,
+        workers=workers,
+        batch_size=batch_size,
+        maxfev=maxfev,
+        point_shape=shape,
+    ) as evaluator:
+        estimate = estimator(evaluator, point, model, bounds=box, f0=None)
+    return estimate, source, shape, evaluator.scalar
+
+
+def grad(
+    fun: Callable[..., Any],
+    x: Any,
+    *,
+    method: str = "central",
+    step: float | str | None = None,
+    args: Sequence[Any] = (),
+    bounds: Any = None,
+    vectorized: bool = False,
+    workers: Workers = None,
+    batch_size: int | None = None,
+    maxfev: int | None = None,
+    full_output: bool = False,
+    **settings: Any,
+) -> Any:
+    """Estimate the gradient of a scalar function by finite differences.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``; with ``vectorized=True``, ``fun(X, *args)`` takes a
+        ``(k, n)`` batch and returns ``(k,)``.
+    x : array-like or torch.Tensor
+        The point, a scalar or 1-D; numpy in -> numpy out, torch in -> torch out.
+    method : str, default "central"
+        "forward", "backward", "central", "central4", "complex", "richardson",
+        "spsa" or "smoothing".
+    step : float, "auto" or None
+        Step relative to ``max(1, |x_i|)``; None: the method's default; "auto" (stencil
+        methods): chosen from the function's estimated noise level.
+    args : tuple
+        Extra arguments passed to ``fun``.
+    bounds : sequence of (lo, hi) or scipy.optimize.Bounds, optional
+        No point outside them is evaluated; near a bound, stencils turn one-sided.
+    vectorized : bool, default False
+        ``fun`` takes a batch of points; the whole stencil goes out in as few calls as
+        ``batch_size`` allows.
+    workers : int, Executor or map-like callable, optional
+        Evaluate points in parallel: a process pool of that size, any
+        ``concurrent.futures.Executor`` (Dask's, Ray's), or a ``map``-like callable.
+    batch_size : int, optional
+        Most points per vectorized call (default: cache-sized on a CPU, all on a GPU).
+    maxfev : int, optional
+        Hard budget of evaluations.
+    full_output : bool, default False
+        Also return an :class:`EstimateInfo` (nfev, f(x), error estimate, steps, noise).
+    **settings
+        Options of the method (see :mod:`fdopt.settings`), e.g. ``accuracy=4``,
+        ``samples=8``, ``seed=0``; unknown ones are a ``pydantic.ValidationError``.
+
+    Returns
+    -------
+    array or torch.Tensor
+        The gradient, of the shape of ``x``; with ``full_output``, ``(gradient, info)``.
+
+    Raises
+    ------
+    ArgumentValueError, ArgumentTypeError
+        For bad arguments, before any evaluation.
+    pydantic.ValidationError
+        For unknown or invalid method settings.
+    EvaluationError
+        If ``fun`` raised (chained).
+    FunctionOutputError
+        If ``fun`` returned a non-scalar, a non-finite value, or (complex step) dropped
+        the imaginary part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> g = grad(lambda x: np.sum(x**2), np.array([1.0, -2.0]))
+    >>> np.allclose(g, [2.0, -4.0])
+    True
+    """
+    estimate, source, shape, scalar = _run(
+        fun,
+        x,
+        method=method,
+        step=step,
+        args=args,
+        bounds=bounds,
+        vectorized=vectorized,
+        workers=workers,
+        batch_size=batch_size,
+        maxfev=maxfev,
+        settings=settings,
+    )
+    if estimate.value.shape[0] != 1 or scalar is False:
+        raise FunctionOutputError(
+            f"grad needs a scalar function; fun returns {estimate.value.shape[0]} values "
+            f"(use fdopt.jacobian)"
+        )
+    value = source.wrap(estimate.value[0].reshape(shape))
+    return (value, _info(estimate, source)) if full_output else value
+
+
+def jacobian(
+    fun: Callable[..., Any],
+    x: Any,
+    *,
+    method: str = "central",
+    step: float | str | None = None,
+    args: Sequence[Any] = (),
+    bounds: Any = None,
+    vectorized: bool = False,
+    workers: Workers = None,
+    batch_size: int | None = None,
+    maxfev: int | None = None,
+    full_output: bool = False,
+    **settings: Any,
+) -> Any:
+    """Estimate the ``(m, n)`` Jacobian of a vector function by finite differences.
+
+    ``fun(x, *args)`` returns ``(m,)`` (vectorized: ``(k, m)`` for ``(k, n)``); a scalar
+    function gives a ``(1, n)`` Jacobian. Parameters, returns and errors are those of
+    :func:`grad`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> J = jacobian(lambda x: np.array([x[0] * x[1], x[0] + x[1]]), np.array([2.0, 3.0]))
+    >>> np.allclose(J, [[3.0, 2.0], [1.0, 1.0]])
+    True
+    """
+    estimate, source, _, _ = _run(
+        fun,
+        x,
+        method=method,
+        step=step,
+        args=args,
+        bounds=bounds,
+        vectorized=vectorized,
+        workers=workers,
+        batch_size=batch_size,
+        maxfev=maxfev,
+        settings=settings,
+    )
+    value = source.wrap(estimate.value)
+    return (value, _info(estimate, source)) if full_output else value
+
+
+def hessian(
+    fun: Callable[..., Any],
+    x: Any,
+    *,
+    method: str = "central",
+    step: float | None = None,
+    args: Sequence[Any] = (),
+    bounds: Any = None,
+    vectorized: bool = False,
+    workers: Workers = None,
+    batch_size: int | None = None,
+    maxfev: int | None = None,
+    full_output: bool = False,
+) -> Any:
+    """Estimate the ``(n, n)`` Hessian of a scalar function, symmetric by construction.
+
+    ``method`` is "central" (second-order central differences of ``fun``) or
+    "gradient" (central differences of central-difference gradients, symmetrized).
+    The other parameters, returns and errors are those of :func:`grad`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> H = hessian(lambda x: x[0] ** 2 * x[1], np.array([1.0, 2.0]))
+    >>> np.allclose(H, [[4.0, 2.0], [2.0, 0.0]], atol=1e-6)
+    True
+    """
+    estimate, source, _, _ = _run(
+        fun,
+        x,
+        method=method,
+        step=step,
+        args=args,
+        bounds=bounds,
+        vectorized=vectorized,
+        workers=workers,
+        batch_size=batch_size,
+        maxfev=maxfev,
+        settings={},
+        hessian=True,
+    )
+    value = source.wrap(estimate.value)
+    return (value, _info(estimate, source)) if full_output else value

@@ -1,0 +1,273 @@
+"""Richardson extrapolation of finite differences over a geometric sequence of steps."""
+
+from __future__ import annotations
+
+import torch
+
+from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
+from fdopt.estimators._box import clip
+from fdopt.estimators.stencil import fit_steps
+from fdopt.settings import RichardsonSettings
+from fdopt.stencils import weights
+
+__all__ = ["default_richardson_step", "richardson"]
+
+# Base differences, as (offsets, weights) for the first derivative, in units of the step:
+# central (f(x+h) - f(x-h)) / 2h, whose error expands in h^2, h^4, h^6, ..., and, near a
+# bound, the one-sided second-order (-3 f(x) + 4 f(x+h) - f(x+2h)) / 2h (or its mirror),
+# whose error expands in h^2, h^3, h^4, ... The zero offset carries f(x).
+_CENTRAL = (0, -1, 1)
+_FORWARD = (0, 1, 2)
+_BASES = [_CENTRAL[1:], _FORWARD[1:], (-1, -2)]
+"""Preference list for :func:`fit_steps`: central, else forward, else backward."""
+
+
+def default_richardson_step(dtype: torch.dtype, levels: int, ratio: float) -> float:
+    """Default largest relative step of :func:`richardson`.
+
+    The extrapolant over ``levels`` central differences has truncation error
+    ``O(h^(2 levels))`` and rounding error ``O(eps / h)``: they balance near
+    ``h ~ eps^(1 / (2 levels + 1))``. The sequence starts ``ratio^levels`` times above
+    that, so its first batch reaches down to about that step, and refinement continues
+    the sequence downward where truncation still dominates. Capped at 1/2 (relative to
+    ``max(1, |x_i|)``). For float64 and the default settings, 0.29.
+    """
+    eps = torch.finfo(dtype).eps
+    return min(0.5, float(eps ** (1.0 / (2 * levels + 1)) * ratio**levels))
+
+
+def richardson(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    settings: RichardsonSettings,
+    *,
+    bounds: Bounds | None = None,
+    f0: torch.Tensor | None = None,
+) -> Estimate:
+    r"""Jacobian by Richardson extrapolation of differences over a sequence of steps.
+
+    Central differences :math:`D(h) = (f(x + h e_i) - f(x - h e_i)) / 2h` are taken
+    at the steps :math:`h_j = h / r^j`, ``j = 0, ..., levels - 1``, all in one batch.
+    Their error expands in even powers, :math:`D(h) = f' + a_1 h^2 + a_2 h^4 + \dots`,
+    which the Neville-style tableau eliminates one power at a time:
+
+    .. math::
+
+        T_{j,0} = D(h_j), \qquad
+        T_{j,k} = T_{j,k-1} + \frac{T_{j,k-1} - T_{j-1,k-1}}{r^{p_k} - 1},
+        \qquad p_k = 2k.
+
+    Each extrapolant :math:`T_{j,k}` (``k >= 1``) gets an error estimate: the largest
+    of its distances to the two values it was built from (as in Ridders' method) and to
+    :math:`T_{j-1,k}` (the same order one step larger: neighbours must agree, as in
+    DERIVEST), plus the rounding error the tableau propagates from
+    :math:`\epsilon |f| / h_j` in each difference. Per entry of the Jacobian, the
+    extrapolant with the smallest error estimate is returned, with that estimate as
+    ``Estimate.error``. Coordinates whose best estimate is still dominated by
+    truncation (over 100 times its rounding error) get ``levels`` more steps continuing
+    the sequence downward, in one more batch, and the tableau grows; twice at most.
+
+    Near a bound (when ``x_i +- h`` would leave the box), coordinate ``i`` uses the
+    one-sided second-order difference :math:`(-3 f(x) + 4 f(x + h e_i) - f(x + 2 h
+    e_i)) / 2h` (or its backward mirror) at the same steps instead, whose error expands
+    in :math:`h^2, h^3, h^4, \dots` (:math:`p_k = k + 1`); if even that does not fit,
+    the steps shrink until it does. No point leaves the box.
+
+    Parameters
+    ----------
+    evaluate : Evaluate
+        Evaluates a ``(k, n)`` batch of points, returning ``(k, m)`` values.
+    x : torch.Tensor
+        ``(n,)`` point, floating dtype.
+    settings : RichardsonSettings
+        ``step`` (largest step relative to ``max(1, |x_i|)``, default
+        :func:`default_richardson_step`), ``ratio`` r and ``levels``.
+    bounds : Bounds, optional
+        Box the points must stay in.
+    f0 : torch.Tensor, optional
+        ``(m,)`` values at ``x``, reused by one-sided differences when given.
+
+    Returns
+    -------
+    Estimate
+        ``value`` and ``error``: ``(m, n)``; ``nfev``: ``2 n levels`` for the first
+        batch, ``2 levels`` more per refined coordinate and round, plus one for
+        ``f(x)`` when a coordinate is one-sided and ``f0`` was not given; ``step``: the
+        ``(n,)`` largest steps; ``f0``: ``(m,)`` values at ``x`` when known.
+
+    References
+    ----------
+    L. F. Richardson, "The approximate arithmetical solution by finite differences of
+    physical problems involving differential equations", Phil. Trans. R. Soc. A 210
+    (1911), 307-357.
+    C. J. F. Ridders, "Accurate computation of F'(x) and F'(x) F'''(x)", Advances in
+    Engineering Software 4 (1982), 75-76.
+    J. D'Errico, "DERIVEST", MATLAB Central File Exchange 13490 (2006): the scheme
+    behind numdifftools.
+    B. Fornberg, "Generation of finite difference formulas on arbitrarily spaced grids",
+    Mathematics of Computation 51 (1988), 699-706.
+
+    Examples
+    --------
+    >>> x = torch.tensor([0.5, 2.0], dtype=torch.float64)
+    >>> evaluate = lambda X: torch.sin(X).prod(dim=1, keepdim=True)
+    >>> est = richardson(evaluate, x, RichardsonSettings())
+    >>> exact = torch.stack([torch.cos(x[0]) * torch.sin(x[1]), torch.sin(x[0]) * torch.cos(x[1])])
+    >>> bool(((est.value[0] - exact).abs() < 1e-13).all()), est.nfev
+    (True, 32)
+    """
+    levels, ratio = settings.levels, settings.ratio
+    base = settings.step
+    if base is None:
+        base = default_richardson_step(x.dtype, levels, ratio)
+    kind, h = fit_steps(x, base * magnitude(x), bounds, _BASES)
+    if kind is None:  # no bounds: central everywhere
+        kind = torch.zeros(x.shape, dtype=torch.long, device=x.device)
+    one_sided = kind != 0
+    offsets, weight = _base_difference(kind, x)
+
+    def inside(points: torch.Tensor) -> torch.Tensor:
+        return evaluate(clip(points, bounds))
+
+    def powers(start: int) -> torch.Tensor:
+        exponents = torch.arange(start, start + levels, dtype=x.dtype, device=x.device)
+        return ratio ** exponents[:, None]
+
+    coords = torch.arange(x.numel(), device=x.device)
+    differences, rounding, f0, nfev = _differences(
+        inside, x, coords, h / powers(0), offsets, weight, f0
+    )
+    value, error, refine = _extrapolate(differences, rounding, ratio, one_sided, levels)
+    for round_ in range(1, _ROUNDS):
+        if not bool(refine.any()):
+            break
+        coords = coords[refine]
+        new, new_rounding, f0, cost = _differences(
+            inside,
+            x,
+            coords,
+            h[coords] / powers(round_ * levels),
+            offsets[:, coords],
+            weight[:, coords],
+            f0,
+        )
+        nfev += cost
+        differences = torch.cat([differences[:, :, refine], new])
+        rounding = torch.cat([rounding[:, :, refine], new_rounding])
+        best, best_error, refine = _extrapolate(
+            differences, rounding, ratio, one_sided[coords], levels
+        )
+        value[:, coords], error[:, coords] = best, best_error
+    return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
+
+
+_ROUNDS = 3
+"""Most batches of ``levels`` steps per coordinate (the first, then refinements)."""
+
+_TRUNCATION = 100.0
+"""A coordinate is refined when its best error estimate exceeds this many times the
+rounding error it carries: truncation dominates, smaller steps promise better."""
+
+
+def _base_difference(kind: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Offsets and weights ``(3, n)``, in steps, of each coordinate's base difference.
+
+    ``kind`` indexes ``_BASES``: 0 central, 1 forward, 2 backward (forward mirrored).
+    """
+    central = like.new_tensor([_CENTRAL, weights(1, _CENTRAL)])[..., None]
+    forward = like.new_tensor([_FORWARD, weights(1, _FORWARD)])[..., None]
+    table = torch.where(kind != 0, forward, central)  # (2, 3, n)
+    sign = torch.where(kind == 2, -1.0, 1.0).to(like)
+    return table[0] * sign, table[1] * sign
+
+
+def _differences(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    coords: torch.Tensor,
+    steps: torch.Tensor,
+    offsets: torch.Tensor,
+    weight: torch.Tensor,
+    f0: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+    """Take the base differences along ``coords`` at ``steps`` (levels, c), in one call.
+
+    Returns the differences and their rounding errors, ``(levels, m, c)``, ``f0``
+    (evaluated here first when a one-sided difference needs it and it is not known)
+    and the number of points evaluated.
+    """
+    levels, c = steps.shape
+    n = x.numel()
+    need_f0 = f0 is None and bool((weight[0] != 0).any())
+    block = max(1, MAX_BATCH_ELEMENTS // (levels * 2 * n))  # coordinates per batch
+    parts, nfev = [], 0
+    for lo in range(0, c, block):
+        hi = min(lo + block, c)
+        moves = steps[:, None, lo:hi] * offsets[1:, lo:hi][None]  # (levels, 2, b)
+        points = x.expand(levels * 2 * (hi - lo), n).clone()
+        rows = torch.arange(hi - lo, device=x.device)
+        points.view(levels * 2, hi - lo, n)[:, rows, coords[lo:hi]] += moves.reshape(
+            levels * 2, hi - lo
+        )
+        first = need_f0 and lo == 0
+        if first:
+            points = torch.cat([x[None], points])
+        values = evaluate(points)
+        nfev += points.shape[0]
+        if first:
+            f0, values = values[0], values[1:]
+        parts.append(values.reshape(levels, 2, hi - lo, -1))
+    values = torch.cat(parts, dim=2).permute(0, 1, 3, 2)  # (levels, 2, m, c)
+    m = values.shape[2]
+    centre = f0[:, None] if f0 is not None else values.new_zeros(m, 1)
+    differences = (
+        weight[0] * centre + weight[1] * values[:, 0] + weight[2] * values[:, 1]
+    ) / steps[:, None, :]
+    scale = torch.maximum(values[:, 0].abs(), values[:, 1].abs())
+    if f0 is not None:
+        scale = torch.maximum(scale, f0.abs()[:, None])
+    rounding = torch.finfo(x.dtype).eps * weight.abs().sum(0) * scale / steps[:, None, :]
+    return differences, rounding, f0, nfev
+
+
+def _extrapolate(
+    differences: torch.Tensor,
+    rounding: torch.Tensor,
+    ratio: float,
+    one_sided: torch.Tensor,
+    levels: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Richardson tableau over the first axis; the best extrapolant per entry and its error.
+
+    ``differences`` and ``rounding`` are ``(rows, m, c)``; ``one_sided`` ``(c,)``
+    selects the error expansion ``h^2, h^3, ...`` over ``h^2, h^4, ...``. Extrapolants
+    combine at most ``levels`` consecutive rows. Also returns ``(c,)`` flags: the
+    coordinates whose best error estimate is dominated by truncation, not rounding,
+    where smaller steps promise better.
+    """
+    column, round_off = differences, rounding
+    best = torch.full_like(differences[0], float("inf"))
+    value = differences[-1].clone()
+    best_rounding = torch.zeros_like(value)
+    for k in range(1, min(levels, differences.shape[0])):
+        power = torch.where(one_sided, k + 1.0, 2.0 * k).to(differences)
+        factor = 1.0 / (ratio**power - 1.0)
+        previous, previous_round = column, round_off
+        column = previous[1:] + (previous[1:] - previous[:-1]) * factor
+        round_off = previous_round[1:] * (1.0 + factor) + previous_round[:-1] * factor
+        # Distance to the two values it came from and to its predecessor of the same
+        # order; the first of a column has none and competes only when alone.
+        error = torch.maximum((column - previous[1:]).abs(), (column - previous[:-1]).abs())
+        same_order = torch.zeros_like(error)
+        same_order[1:] = (column[1:] - column[:-1]).abs()
+        if column.shape[0] > 1:
+            same_order[0] = float("inf")
+        error = torch.maximum(error, same_order) + round_off
+        index = error.argmin(dim=0, keepdim=True)  # (min(dim=) is slow on CPU)
+        smallest = error.gather(0, index)[0]
+        better = smallest < best
+        value = torch.where(better, column.gather(0, index)[0], value)
+        best_rounding = torch.where(better, round_off.gather(0, index)[0], best_rounding)
+        best = torch.where(better, smallest, best)
+    refine = (best > _TRUNCATION * best_rounding).any(dim=0)
+    return value, best, refine

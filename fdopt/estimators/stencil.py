@@ -1,0 +1,413 @@
+r"""Finite-difference Jacobians from any stencil: forward, backward, central, central4.
+
+One implementation serves every method: a 1-D stencil (offsets from
+:mod:`fdopt.stencils`, weights from :func:`fdopt.stencils.weights`) is laid along each
+coordinate, the points of all coordinates go to ``evaluate`` as one batch, and
+
+.. math::
+
+    J_{:, i} \approx \frac{1}{h_i} \sum_j w_j \, f(x + o_j h_i e_i).
+
+The point ``x`` itself is evaluated only when its weight is nonzero and ``f(x)`` was
+not given. Steps are made exactly representable (``h = (x + h) - x``, as scipy does)
+so the stencil's spacing is the one the weights assume.
+
+Bounds: no point leaves ``[lower, upper]``. Each coordinate takes the first stencil of
+a preference list (the requested one, then one-sided ones of the same order pointing
+into the box) that fits with the full step; when none does, the one that allows the
+largest step, with the step shrunk to fit. The helpers doing this (:func:`fit_steps`,
+:func:`axis_table`, :func:`axis_points`) are shared with :mod:`fdopt.estimators.hessian`.
+
+References
+----------
+B. Fornberg, "Generation of finite difference formulas on arbitrarily spaced grids",
+Mathematics of Computation 51 (1988), 699-706.
+
+J. Nocedal and S. J. Wright, *Numerical Optimization*, 2nd ed., Springer (2006),
+section 8.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache, lru_cache
+from typing import NamedTuple
+
+import torch
+
+from fdopt.errors import ArgumentValueError
+from fdopt.estimators._base import (
+    MAX_BATCH_ELEMENTS,
+    Bounds,
+    Estimate,
+    Evaluate,
+    default_step,
+    magnitude,
+)
+from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
+from fdopt.stencils import central_offsets, one_sided_offsets, weights
+
+__all__ = ["backward", "central", "central4", "forward"]
+
+Stencil = tuple[int, ...]
+"""Offsets of a 1-D stencil, in units of the step."""
+
+
+class AxisTable(NamedTuple):
+    """A derivative's stencil along each coordinate (or, cached, one row per stencil)."""
+
+    offsets: torch.Tensor  # (n, s): the nonzero offsets, padded with 0 (not evaluated)
+    weights: torch.Tensor  # (n, s): their weights, 0 on padding
+    center: torch.Tensor  # (n,): the weight of offset 0, the point x itself
+
+
+def axis_table(
+    stencils: Sequence[Stencil],
+    deriv: int,
+    kind: torch.Tensor | None,
+    *,
+    like: torch.Tensor,
+    support: Sequence[Stencil] | None = None,
+) -> AxisTable:
+    """Weights of the ``deriv``-th derivative along each coordinate of ``like``.
+
+    Coordinate ``i`` uses ``stencils[kind[i]]`` (``stencils[0]`` for all when ``kind``
+    is None), its weights laid out on the nonzero offsets of the matching ``support``
+    stencil (default: the stencil itself), which must contain it; offsets of the support
+    outside the stencil get weight 0.
+    """
+    support = stencils if support is None else support
+    table = _axis_table(tuple(stencils), deriv, tuple(support), like.dtype, like.device)
+    if kind is None:
+        n = like.shape[0]
+        return AxisTable(*(t[0].expand(n, *t.shape[1:]) for t in table))
+    return AxisTable(*(t[kind] for t in table))
+
+
+@lru_cache(maxsize=64)
+def _axis_table(
+    stencils: tuple[Stencil, ...],
+    deriv: int,
+    support: tuple[Stencil, ...],
+    dtype: torch.dtype,
+    device: torch.device,
+) -> AxisTable:
+    width = max(sum(o != 0 for o in grid) for grid in support)
+    offsets, table, center = [], [], []
+    for stencil, grid in zip(stencils, support, strict=True):
+        w = dict(zip(stencil, weights(deriv, stencil), strict=True))
+        nonzero = [o for o in grid if o != 0]
+        pad = width - len(nonzero)
+        offsets.append([float(o) for o in nonzero] + [0.0] * pad)
+        table.append([w.get(o, 0.0) for o in nonzero] + [0.0] * pad)
+        center.append(w.get(0, 0.0))
+    rows = (offsets, table, center)
+    return AxisTable(*(torch.tensor(r, dtype=dtype, device=device) for r in rows))
+
+
+def fit_steps(
+    x: torch.Tensor, h: torch.Tensor, bounds: Bounds | None, stencils: Sequence[Stencil]
+) -> tuple[torch.Tensor | None, torch.Tensor]:
+    """Choose a stencil and a step per coordinate that keep every point in ``bounds``.
+
+    Each coordinate takes the first of ``stencils`` (a preference list) that fits with
+    its full step ``h_i``; when none fits, the one that allows the largest step, with
+    the step shrunk to fit.
+
+    Returns
+    -------
+    kind : torch.Tensor or None
+        ``(n,)`` index into ``stencils``; None without bounds (all the first).
+    h : torch.Tensor
+        ``(n,)`` positive steps.
+
+    Raises
+    ------
+    ArgumentValueError
+        Naming ``bounds`` when a coordinate has no room for any step (``lower == upper``
+        there).
+    """
+    kind = None
+    if bounds is not None:
+        room_below, room_above = x - bounds.lower.to(x), bounds.upper.to(x) - x
+        fits = []
+        for stencil in stencils:
+            fit = h
+            if min(stencil) < 0:
+                fit = torch.minimum(fit, room_below / -min(stencil))
+            if max(stencil) > 0:
+                fit = torch.minimum(fit, room_above / max(stencil))
+            fits.append(fit)
+        candidates = torch.stack(fits)
+        kind = candidates.argmax(dim=0)  # the first of the largest: the preferred full fit
+        h = candidates.gather(0, kind[None])[0]
+        if not bool((h > 0).all()):
+            i = int((h > 0).logical_not().nonzero()[0])
+            raise ArgumentValueError(
+                f"bounds leave no room for a finite-difference step at coordinate {i}: "
+                f"lower={float(bounds.lower[i])!r}, x={float(x[i])!r}, "
+                f"upper={float(bounds.upper[i])!r}"
+            )
+    return kind, h
+
+
+def representable(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """Return ``(x + h) - x``, the step actually taken; raise naming ``step`` if it is 0."""
+    h = (x + h) - x
+    if not bool((h > 0).all()):
+        i = int((h > 0).logical_not().nonzero()[0])
+        raise ArgumentValueError(
+            f"step is too small for x's precision ({x.dtype}) at coordinate {i}: "
+            f"x + h == x with x={float(x[i])!r}"
+        )
+    return h
+
+
+def axis_points(
+    x: torch.Tensor,
+    offsets: torch.Tensor,
+    h: torch.Tensor,
+    bounds: Bounds | None,
+    rows: slice | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points ``x + offsets[i, j] * h[i] * e_i`` for every nonzero entry of ``offsets``.
+
+    Only the coordinates ``i`` in ``rows`` (default all). Returns the points (row-major
+    over the nonzero entries, clamped into ``bounds`` against rounding) and the
+    ``(c, s)`` mask of those entries.
+    """
+    rows = slice(0, offsets.shape[0]) if rows is None else rows
+    offsets = offsets[rows]
+    c, s = offsets.shape
+    moved = x[rows, None] + offsets * h[rows, None]
+    if bounds is not None:
+        lower, upper = bounds.lower[rows, None], bounds.upper[rows, None]
+        moved = torch.minimum(torch.maximum(moved, lower), upper)
+    points = x.repeat(c, s, 1)  # (coordinate, slot, n)
+    index = torch.arange(c, device=x.device)
+    points[index, :, index + (rows.start or 0)] = moved
+    used = offsets != 0
+    points = points.reshape(c * s, -1)
+    return (points, used) if bool(used.all()) else (points[used.reshape(-1)], used)
+
+
+def axis_values(values: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
+    """Scatter the ``(k, m)`` values of :func:`axis_points` into an ``(n, s, m)`` table."""
+    if values.shape[0] == used.numel():
+        return values.reshape(*used.shape, values.shape[1])
+    table = values.new_zeros((*used.shape, values.shape[1]))
+    table[used] = values
+    return table
+
+
+@cache
+def _stencils(first: str, order: int) -> tuple[Stencil, ...]:
+    """Return the stencil of ``first`` ("forward", "backward", "central"), then fallbacks."""
+    forward = one_sided_offsets(1, order, side="forward")
+    backward = one_sided_offsets(1, order, side="backward")
+    if first == "central":
+        return (central_offsets(1, order), forward, backward)
+    return (forward, backward) if first == "forward" else (backward, forward)
+
+
+def _jacobian(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    first: str,
+    order: int,
+    step: float | str | None,
+    bounds: Bounds | None,
+    f0: torch.Tensor | None,
+) -> Estimate:
+    """Jacobian from the ``first`` stencil of ``order`` (fallbacks near bounds), one batch."""
+    stencils = _stencils(first, order)
+    noise, spent = None, 0
+    if step == "auto":
+        from fdopt.estimators.noise import auto_step
+
+        if f0 is None:  # needed by auto_step; evaluated here so the stencil reuses it
+            f0, spent = evaluate(x[None])[0], 1
+        one_sided = min(stencils[0]) == 0 or max(stencils[0]) == 0
+        h, noise, cost = auto_step(
+            evaluate, x, order=order, one_sided=one_sided, bounds=bounds, f0=f0
+        )
+        spent += cost
+    else:
+        h = (default_step(order, x.dtype) if step is None else float(step)) * magnitude(x)
+    kind, h = fit_steps(x, h, bounds, stencils)
+    h = representable(x, h)
+    table = axis_table(stencils, 1, kind, like=x)
+    need_f0 = f0 is None and bool((table.center != 0).any())
+    n, width = table.offsets.shape
+    block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
+    used = table.offsets != 0
+    chunks, nfev = [], spent
+    for lo in range(0, n, block):
+        points, _ = axis_points(x, table.offsets, h, bounds, slice(lo, min(lo + block, n)))
+        if need_f0 and lo + block >= n:  # with the last batch
+            points = torch.cat([points, x[None]])
+        chunks.append(evaluate(points).to(x.dtype))
+        nfev += points.shape[0]
+    values = torch.cat(chunks)
+    if need_f0:
+        values, f0 = values[:-1], values[-1]
+    sums = (table.weights[..., None] * axis_values(values, used)).sum(1).T
+    if f0 is not None:
+        sums = sums + f0.to(x.dtype)[:, None] * table.center
+    return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise)
+
+
+def forward(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    settings: ForwardSettings,
+    *,
+    bounds: Bounds | None = None,
+    f0: torch.Tensor | None = None,
+) -> Estimate:
+    r"""Jacobian by one-sided forward differences of order ``settings.accuracy``.
+
+    .. math::
+
+        J_{:, i} \approx \frac{1}{h_i} \sum_{j=0}^{p} w_j f(x + j h_i e_i),
+        \qquad p = 1: \; \frac{f(x + h_i e_i) - f(x)}{h_i},
+
+    with error :math:`O(h^p)`. Default step :math:`h_i = \epsilon^{1/(p+1)}
+    \max(1, |x_i|)`. Costs ``p * n`` evaluations, plus one at ``x`` unless ``f0`` is
+    given. Near an upper bound a coordinate switches to the backward stencil.
+    Parameters, returns and errors as in :func:`central`.
+
+    References
+    ----------
+    B. Fornberg, Mathematics of Computation 51 (1988), 699-706.
+
+    Examples
+    --------
+    >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> square = lambda points: (points**2).sum(1, keepdim=True)
+    >>> forward(square, x, ForwardSettings(accuracy=2)).value
+    tensor([[2., 4.]], dtype=torch.float64)
+    """
+    return _jacobian(evaluate, x, "forward", settings.accuracy, settings.step, bounds, f0)
+
+
+def backward(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    settings: BackwardSettings,
+    *,
+    bounds: Bounds | None = None,
+    f0: torch.Tensor | None = None,
+) -> Estimate:
+    r"""Jacobian by one-sided backward differences of order ``settings.accuracy``.
+
+    .. math::
+
+        J_{:, i} \approx \frac{1}{h_i} \sum_{j=0}^{p} w_j f(x - j h_i e_i),
+        \qquad p = 1: \; \frac{f(x) - f(x - h_i e_i)}{h_i}.
+
+    The mirror image of :func:`forward` (same cost, steps and parameters); near a lower
+    bound a coordinate switches to the forward stencil.
+
+    References
+    ----------
+    B. Fornberg, Mathematics of Computation 51 (1988), 699-706.
+
+    Examples
+    --------
+    >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> square = lambda points: (points**2).sum(1, keepdim=True)
+    >>> backward(square, x, BackwardSettings(accuracy=2)).value
+    tensor([[2., 4.]], dtype=torch.float64)
+    """
+    return _jacobian(evaluate, x, "backward", settings.accuracy, settings.step, bounds, f0)
+
+
+def central(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    settings: CentralSettings,
+    *,
+    bounds: Bounds | None = None,
+    f0: torch.Tensor | None = None,
+) -> Estimate:
+    r"""Jacobian by central differences of (even) order ``settings.accuracy``.
+
+    .. math::
+
+        J_{:, i} \approx \frac{1}{h_i} \sum_{0 < |j| \le p/2} w_j f(x + j h_i e_i),
+        \qquad p = 2: \; \frac{f(x + h_i e_i) - f(x - h_i e_i)}{2 h_i},
+
+    with error :math:`O(h^p)`, from ``p * n`` evaluations (``f(x)`` has weight 0 and
+    is not evaluated). Default step :math:`h_i = \epsilon^{1/(p+1)} \max(1, |x_i|)`.
+    A coordinate whose centered stencil would leave ``bounds`` switches to the forward
+    or backward stencil of the same order ``p`` (which needs ``f(x)``).
+
+    Parameters
+    ----------
+    evaluate : Evaluate
+        Evaluates a ``(k, n)`` batch of points, returning ``(k, m)`` values.
+    x : torch.Tensor
+        ``(n,)`` real point; its dtype and device are kept.
+    settings : CentralSettings
+        ``accuracy`` (2, 4, 6 or 8) and ``step`` (relative, or ``"auto"``).
+    bounds : Bounds, optional
+        Box that no evaluated point leaves.
+    f0 : torch.Tensor, optional
+        ``(m,)`` values at ``x``, if known; passed through to the estimate.
+
+    Returns
+    -------
+    Estimate
+        ``(m, n)`` Jacobian, ``nfev``, ``f0``, absolute ``step``, ``noise`` (auto step).
+
+    Raises
+    ------
+    ArgumentValueError
+        When ``bounds`` leave no room for a step (``lower == upper``), or the step
+        vanishes next to ``x``.
+
+    References
+    ----------
+    B. Fornberg, Mathematics of Computation 51 (1988), 699-706.
+
+    Examples
+    --------
+    >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> cube = lambda points: (points**3).sum(1, keepdim=True)
+    >>> central(cube, x, CentralSettings(accuracy=4)).value
+    tensor([[ 3., 12.]], dtype=torch.float64)
+    """
+    return _jacobian(evaluate, x, "central", settings.accuracy, settings.step, bounds, f0)
+
+
+def central4(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    settings: Central4Settings,
+    *,
+    bounds: Bounds | None = None,
+    f0: torch.Tensor | None = None,
+) -> Estimate:
+    r"""Jacobian by fourth-order central differences: :func:`central` with accuracy 4.
+
+    .. math::
+
+        J_{:, i} \approx \frac{f(x - 2h_i e_i) - 8 f(x - h_i e_i)
+        + 8 f(x + h_i e_i) - f(x + 2h_i e_i)}{12 h_i},
+
+    error :math:`O(h^4)`, ``4 n`` evaluations, default step
+    :math:`\epsilon^{1/5} \max(1, |x_i|)`.
+
+    References
+    ----------
+    B. Fornberg, Mathematics of Computation 51 (1988), 699-706.
+
+    Examples
+    --------
+    >>> x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    >>> cube = lambda points: (points**3).sum(1, keepdim=True)
+    >>> central4(cube, x, Central4Settings()).value
+    tensor([[ 3., 12.]], dtype=torch.float64)
+    """
+    return _jacobian(evaluate, x, "central", 4, settings.step, bounds, f0)

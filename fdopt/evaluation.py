@@ -1,0 +1,324 @@
+"""The one place that calls the user's function.
+
+An :class:`Evaluator` takes ``(k, n)`` batches of points (torch tensors), hands them to
+the user's function the way the user wrote it — one point per call, a whole batch per
+call (``vectorized=True``), or spread over workers — and returns a ``(k, m)`` tensor of
+values on the points' device. It counts every point at dispatch, enforces the budget
+(``maxfev``) before dispatching, checks the shape and finiteness of what comes back,
+keeps the best point seen, and chains the user's exceptions with the point that raised.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from fdopt._tensor import Source
+from fdopt.errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    BudgetExhaustedError,
+    EvaluationError,
+    FunctionOutputError,
+)
+
+__all__ = ["Evaluator", "Workers", "default_batch_size"]
+
+Workers = int | Executor | Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]] | None
+"""An int (a process pool of that size), a ``concurrent.futures.Executor`` (Dask's and
+Ray's executors work unchanged), a map-like callable (``map(fun, iterable)``), or None."""
+
+# Elements (points x dimension) per call of a vectorized function on a CPU: a stencil
+# of that size stays in cache; beyond it, chunks are faster than one giant batch.
+_CPU_BATCH_ELEMENTS = 1 << 15
+_REAL_SCALARS = (float, int, np.float64, np.float32)
+
+
+def default_batch_size(n: int, device: torch.device) -> int | None:
+    """Most points per vectorized call: None (everything) on a GPU, cache-sized on a CPU."""
+    if device.type != "cpu":
+        return None
+    return max(1, _CPU_BATCH_ELEMENTS // max(n, 1))
+
+
+@dataclass(frozen=True)
+class _Raised:
+    """An exception raised by the user's function in a worker, carried back by value."""
+
+    error: BaseException
+
+
+def _call_point(fun: Callable[..., Any], args: tuple[Any, ...], point: Any) -> Any:
+    try:
+        return fun(point, *args)
+    except Exception as error:  # re-raised, chained, in the caller
+        return _Raised(error)
+
+
+def _describe(point: Any) -> str:
+    with np.printoptions(precision=6, threshold=8, edgeitems=3):
+        return str(np.asarray(point.detach().cpu() if isinstance(point, torch.Tensor) else point))
+
+
+class Evaluator:
+    """Call ``fun(x, *args)`` on batches of points, counting and checking every call.
+
+    Parameters
+    ----------
+    fun : callable
+        The user's function. Plain: ``fun(x, *args)`` with ``x`` of shape ``(n,)``
+        returns a scalar or an ``(m,)`` array. Vectorized: ``fun(X, *args)`` with ``X``
+        of shape ``(k, n)`` returns ``(k,)`` or ``(k, m)``.
+    source : Source
+        What the caller's ``x`` was: the function receives numpy arrays if it was numpy
+        (or an array-like), torch tensors on its device otherwise.
+    args : tuple, optional
+        Extra positional arguments passed through to ``fun``.
+    vectorized : bool, default False
+        Whether ``fun`` takes a batch of points.
+    workers : int, Executor, map-like callable or None
+        Where plain calls run: an int makes a process pool of that size (owned, closed
+        by :meth:`close`); an executor or a map-like callable is used as it is.
+    batch_size : int, optional
+        Most points per vectorized call; default :func:`default_batch_size`.
+    maxfev : int, optional
+        Hard budget of evaluations: a batch that would exceed it is not dispatched.
+    nonfinite : {"raise", "keep"}, default "raise"
+        Whether a NaN or infinite value is an error or is returned as it is.
+    point_shape : tuple of int, optional
+        The shape of the caller's ``x`` (a scalar ``x`` is passed to a plain function
+        as a scalar); default ``(n,)``.
+
+    Attributes
+    ----------
+    nfev : int
+        Points evaluated so far (a vectorized call of k points counts k).
+    best_x, best_f : torch.Tensor or None
+        The point with the smallest finite value seen so far (scalar functions only).
+    """
+
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        *,
+        source: Source,
+        args: Sequence[Any] = (),
+        vectorized: bool = False,
+        workers: Workers = None,
+        batch_size: int | None = None,
+        maxfev: int | None = None,
+        nonfinite: Literal["raise", "keep"] = "raise",
+        point_shape: tuple[int, ...] | None = None,
+    ) -> None:
+        if not callable(fun):
+            raise ArgumentTypeError(f"fun must be callable; got {type(fun).__name__}")
+        if not isinstance(args, (tuple, list)):
+            raise ArgumentTypeError(f"args must be a tuple; got {type(args).__name__}")
+        for name, value in (("batch_size", batch_size), ("maxfev", maxfev)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ArgumentTypeError(f"{name} must be a positive int or None; got {value!r}")
+            if value is not None and value < 1:
+                raise ArgumentValueError(f"{name} must be a positive int or None; got {value}")
+        if vectorized and workers is not None:
+            raise ArgumentValueError("workers cannot be combined with vectorized=True")
+        self.fun = fun
+        self.args = tuple(args)
+        self.source = source
+        self.vectorized = bool(vectorized)
+        self.batch_size = batch_size
+        self.maxfev = maxfev
+        self.nonfinite = nonfinite
+        self.point_shape = point_shape
+        self.nfev = 0
+        self.best_x: torch.Tensor | None = None
+        self.best_f: torch.Tensor | None = None
+        self._outputs: int | None = None
+        self._scalar: bool | None = None
+        self._owned: ProcessPoolExecutor | None = None
+        self._map = self._make_map(workers)
+
+    def _make_map(self, workers: Workers) -> Callable[[Callable[[Any], Any], Iterable[Any]], Any]:
+        if workers is None:
+            return map
+        if isinstance(workers, bool):
+            raise ArgumentTypeError(f"workers must be an int, an Executor or a map; got {workers}")
+        if isinstance(workers, int):
+            if workers < 1 and workers != -1:
+                raise ArgumentValueError(f"workers must be >= 1 (or -1: all cores); got {workers}")
+            count = (os.cpu_count() or 1) if workers == -1 else workers
+            self._owned = ProcessPoolExecutor(max_workers=count)
+            return self._owned.map
+        if isinstance(workers, Executor):
+            return workers.map
+        if callable(workers):
+            return workers
+        raise ArgumentTypeError(
+            f"workers must be an int, a concurrent.futures.Executor or a map-like callable; "
+            f"got {type(workers).__name__}"
+        )
+
+    @property
+    def scalar(self) -> bool | None:
+        """Whether the function returns scalars (None before the first evaluation)."""
+        return self._scalar
+
+    def close(self) -> None:
+        """Shut down the process pool this evaluator made (if any)."""
+        if self._owned is not None:
+            self._owned.shutdown()
+            self._owned = None
+
+    def __enter__(self) -> Evaluator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _user_point(self, point: torch.Tensor) -> Any:
+        if self.point_shape is not None:
+            point = point.reshape(self.point_shape)
+        if self.source.numpy:
+            return point.detach().cpu().numpy().copy()
+        return point.clone()
+
+    def _user_batch(self, points: torch.Tensor) -> Any:
+        if self.source.numpy:
+            return points.detach().cpu().numpy()
+        return points
+
+    def _to_tensor(self, value: Any, like: torch.Tensor, what: str, point: Any) -> torch.Tensor:
+        try:
+            tensor = torch.as_tensor(value, device=like.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise FunctionOutputError(
+                f"fun must return numbers; got {type(value).__name__}{what}", x=point
+            ) from exc
+        if tensor.dtype == torch.bool:
+            raise FunctionOutputError(f"fun must return numbers; got booleans{what}", x=point)
+        return tensor
+
+    def _check_outputs(self, size: int, shape: tuple[int, ...], point: Any) -> None:
+        if self._outputs is None:
+            self._outputs, self._scalar = size, len(shape) == 0
+        elif size != self._outputs:
+            expected = "a scalar" if self._scalar else f"shape ({self._outputs},)"
+            raise FunctionOutputError(
+                f"fun returned shape {shape} at one point and {expected} at others; "
+                f"its output must have one shape",
+                x=point,
+            )
+
+    def _plain(self, points: torch.Tensor) -> torch.Tensor:
+        user_points = [self._user_point(p) for p in points]
+        call = functools.partial(_call_point, self.fun, self.args)
+        results = list(self._map(call, user_points))
+        for point, result in zip(user_points, results, strict=True):
+            if isinstance(result, _Raised):
+                raise EvaluationError(
+                    f"fun raised {type(result.error).__name__} at x = {_describe(point)}: "
+                    f"{result.error}",
+                    x=point,
+                ) from result.error
+        if self._scalar is not False and all(type(r) in _REAL_SCALARS for r in results):
+            # The common case, made cheap: a real scalar from every call.
+            self._check_outputs(1, (), user_points[0])
+            return torch.tensor(results, dtype=torch.float64, device=points.device)[:, None]
+        rows = []
+        for point, result in zip(user_points, results, strict=True):
+            value = self._to_tensor(result, points, "", point)
+            if value.ndim > 1:
+                raise FunctionOutputError(
+                    f"fun must return a scalar or a 1-D array; got shape {tuple(value.shape)}",
+                    x=point,
+                )
+            self._check_outputs(value.numel(), tuple(value.shape), point)
+            rows.append(value.reshape(-1))
+        return torch.stack(rows)
+
+    def _batched(self, points: torch.Tensor) -> torch.Tensor:
+        batch = self._user_batch(points)
+        try:
+            result = self.fun(batch, *self.args)
+        except Exception as error:
+            raise EvaluationError(
+                f"fun raised {type(error).__name__} on a batch of {points.shape[0]} points "
+                f"(first x = {_describe(points[0])}): {error}",
+                x=batch,
+            ) from error
+        k = points.shape[0]
+        value = self._to_tensor(result, points, f" for a batch of {k} points", batch)
+        if value.ndim not in (1, 2) or value.shape[0] != k:
+            raise FunctionOutputError(
+                f"a vectorized fun must return shape ({k},) or ({k}, m) for a batch of shape "
+                f"{tuple(points.shape)}; got shape {tuple(value.shape)}",
+                x=batch,
+            )
+        self._check_outputs(
+            1 if value.ndim == 1 else value.shape[1],
+            () if value.ndim == 1 else value.shape[1:],
+            batch,
+        )
+        return value.reshape(k, -1)
+
+    def __call__(self, points: torch.Tensor) -> torch.Tensor:
+        """Evaluate the function at each row of ``points``.
+
+        Parameters
+        ----------
+        points : torch.Tensor
+            ``(k, n)`` points.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(k, m)`` values on the points' device, in the points' precision (complex
+            when the function returned complex values).
+
+        Raises
+        ------
+        BudgetExhaustedError
+            If evaluating ``k`` more points would exceed ``maxfev`` (nothing is called).
+        EvaluationError
+            If the function raised (the original exception is chained).
+        FunctionOutputError
+            For output of the wrong shape or type, or not finite (``nonfinite="raise"``).
+        """
+        k = points.shape[0]
+        if self.maxfev is not None and self.nfev + k > self.maxfev:
+            raise BudgetExhaustedError(
+                f"evaluating {k} more points would exceed maxfev={self.maxfev} ({self.nfev} spent)"
+            )
+        if k == 0:
+            return points.new_empty((0, self._outputs or 1))
+        self.nfev += k
+        if not self.vectorized:
+            values = self._plain(points)
+        else:
+            size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
+            values = torch.cat([self._batched(chunk) for chunk in torch.split(points, size)])
+        real = points.real.dtype if points.is_complex() else points.dtype
+        values = values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
+        self._check_finite(points, values)
+        return values
+
+    def _check_finite(self, points: torch.Tensor, values: torch.Tensor) -> None:
+        finite = torch.isfinite(values).all(dim=1)
+        if self._scalar and values.shape[1] == 1 and not values.is_complex():
+            candidates = torch.where(finite, values[:, 0], torch.inf)
+            i = int(candidates.argmin())
+            if bool(finite[i]) and (self.best_f is None or bool(candidates[i] < self.best_f)):
+                self.best_x, self.best_f = points[i].clone(), candidates[i].clone()
+        if self.nonfinite == "raise" and not bool(finite.all()):
+            i = int((~finite).nonzero()[0, 0])
+            raise FunctionOutputError(
+                f"fun returned a non-finite value {values[i].tolist()} at x = "
+                f"{_describe(points[i])}",
+                x=self.source.wrap(points[i].clone()),
+            )

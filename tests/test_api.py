@@ -1,0 +1,247 @@
+import numpy as np
+import pytest
+import scipy.optimize
+import torch
+from pydantic import ValidationError
+
+import fdopt
+from fdopt.errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    BudgetExhaustedError,
+    EvaluationError,
+    FunctionOutputError,
+)
+from fdopt.estimators import ESTIMATORS
+
+# Per-method tolerance on a smooth function (relative to max(1, |grad|_inf)).
+TOLERANCE = {
+    "forward": 1e-6,
+    "backward": 1e-6,
+    "central": 1e-9,
+    "central4": 1e-11,
+    "complex": 1e-14,
+    "richardson": 1e-11,
+}
+RANDOM = {"spsa", "smoothing"}
+
+
+def rosen(x):
+    x = np.asarray(x)
+    return float(np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+
+
+def rosen_batch(X):
+    return np.sum(100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2, axis=1)
+
+
+def rosen_complex(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+X0 = np.array([-1.2, 1.0, 0.3, -0.5, 0.8])
+
+
+def rel_error(g):
+    exact = scipy.optimize.rosen_der(X0)
+    return np.max(np.abs(g - exact)) / max(1.0, np.max(np.abs(exact)))
+
+
+def counting(fun):
+    calls = []
+
+    def wrapped(x, *args):
+        calls.append(np.array(x, copy=True))
+        return fun(x, *args)
+
+    return wrapped, calls
+
+
+class TestGradAccuracy:
+    @pytest.mark.parametrize("method", sorted(TOLERANCE))
+    def test_deterministic_methods_on_rosenbrock(self, method):
+        fun = rosen_complex if method == "complex" else rosen
+        assert rel_error(fdopt.grad(fun, X0, method=method)) < TOLERANCE[method]
+
+    @pytest.mark.parametrize("method", sorted(RANDOM))
+    def test_random_methods_are_unbiased_on_a_linear_function(self, method):
+        a = np.array([1.0, -2.0, 0.5])
+        g = fdopt.grad(lambda x: float(a @ x), np.zeros(3), method=method, samples=4000, seed=1)
+        np.testing.assert_allclose(g, a, atol=0.15)
+
+
+class TestKinds:
+    def test_numpy_in_numpy_out(self):
+        g = fdopt.grad(rosen, X0)
+        assert isinstance(g, np.ndarray)
+        assert g.shape == X0.shape
+        assert g.dtype == np.float64
+
+    def test_torch_in_torch_out_and_fun_gets_tensors(self):
+        x = torch.tensor(X0)
+        seen = []
+
+        def fun(x):
+            seen.append(type(x))
+            return (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+
+        g = fdopt.grad(fun, x)
+        assert isinstance(g, torch.Tensor)
+        assert set(seen) == {torch.Tensor}
+        assert rel_error(g.numpy()) < 1e-9
+
+    def test_scalar_x(self):
+        g = fdopt.grad(lambda x: float(np.sin(x)), 0.3)
+        assert np.shape(g) == ()
+        assert abs(float(g) - np.cos(0.3)) < 1e-9
+
+    def test_list_x(self):
+        np.testing.assert_allclose(
+            fdopt.grad(rosen, list(X0)), scipy.optimize.rosen_der(X0), rtol=1e-7
+        )
+
+    def test_input_not_modified(self):
+        x = X0.copy()
+        fdopt.grad(rosen, x, bounds=[(-2, 2)] * 5)
+        np.testing.assert_array_equal(x, X0)
+
+
+class TestEvaluationModes:
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    def test_vectorized_equals_point_by_point(self, method):
+        kwargs = {"seed": 3} if method in RANDOM else {}
+        plain_fun = rosen_complex if method == "complex" else rosen
+        plain = fdopt.grad(plain_fun, X0, method=method, **kwargs)
+        batched = fdopt.grad(rosen_batch, X0, method=method, vectorized=True, **kwargs)
+        np.testing.assert_allclose(batched, plain, rtol=1e-12, atol=1e-12)
+
+    def test_vectorized_gets_the_whole_small_stencil_in_one_call(self):
+        sizes = []
+
+        def fun(X):
+            sizes.append(X.shape[0])
+            return rosen_batch(X)
+
+        fdopt.grad(fun, X0, vectorized=True)
+        assert sizes == [10]
+
+    def test_workers_thread_pool(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            g = fdopt.grad(rosen, X0, workers=pool)
+        np.testing.assert_allclose(g, fdopt.grad(rosen, X0), rtol=0, atol=0)
+
+    def test_full_output_reports_nfev_and_f0(self):
+        fun, calls = counting(rosen)
+        g, info = fdopt.grad(fun, X0, method="forward", full_output=True)
+        assert info.nfev == len(calls) == 6
+        assert info.f0 == pytest.approx(rosen(X0))
+        assert info.step.shape == (5,)
+        assert isinstance(g, np.ndarray)
+
+    def test_central_does_not_evaluate_at_x(self):
+        fun, calls = counting(rosen)
+        fdopt.grad(fun, X0)
+        assert len(calls) == 10
+        assert not any(np.array_equal(c, X0) for c in calls)
+
+    def test_maxfev_is_a_hard_budget(self):
+        fun, calls = counting(rosen)
+        with pytest.raises(BudgetExhaustedError):
+            fdopt.grad(fun, X0, maxfev=9)
+        assert calls == []
+
+
+class TestBounds:
+    @pytest.mark.parametrize("method", ["forward", "backward", "central", "central4", "richardson"])
+    def test_no_point_leaves_the_box(self, method):
+        lower, upper = X0 - 1e-9, X0 + 1e-3
+
+        def fun(x):
+            assert np.all(x >= lower), x
+            assert np.all(x <= upper), x
+            return rosen(x)
+
+        g = fdopt.grad(fun, X0, method=method, bounds=list(zip(lower, upper, strict=True)))
+        assert rel_error(g) < 1e-5
+
+    def test_scipy_bounds_object(self):
+        b = scipy.optimize.Bounds(X0, X0 + 1)
+        g = fdopt.grad(rosen, X0, bounds=b)
+        assert rel_error(g) < 1e-6
+
+    def test_none_means_unbounded(self):
+        g = fdopt.grad(rosen, X0, bounds=[(None, None)] * 5)
+        assert rel_error(g) < 1e-9
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"x": np.array([1.0, np.nan])}, ArgumentValueError, r"x must be finite; x\[1\]"),
+            ({"x": np.ones((2, 2))}, ArgumentValueError, "x must be a scalar or 1-D"),
+            ({"x": np.array([1j, 2.0])}, ArgumentTypeError, "x must be real"),
+            ({"x": "abc"}, ArgumentTypeError, "x must be"),
+            ({"method": "secant"}, ArgumentValueError, "method must be one of"),
+            ({"bounds": [(1, 0), (0, 1)]}, ArgumentValueError, "lower bound 1.0 must not exceed"),
+            ({"bounds": [(2, 3), (0, 1)]}, ArgumentValueError, r"x\[0\] = 0.5 lies outside"),
+            ({"bounds": [(0, 1)] * 3}, ArgumentValueError, "bounds has 3"),
+            ({"bounds": 5}, ArgumentTypeError, "bounds must be"),
+            ({"maxfev": 0}, ArgumentValueError, "maxfev"),
+            ({"workers": "x"}, ArgumentTypeError, "workers"),
+            ({"fun": None}, ArgumentTypeError, "fun must be callable"),
+        ],
+    )
+    def test_argument_errors_before_any_evaluation(self, kwargs, error, match):
+        calls = []
+        call = {"fun": lambda x: calls.append(1) or 0.0, "x": np.array([0.5, 0.5]), **kwargs}
+        with pytest.raises(error, match=match):
+            fdopt.grad(call.pop("fun"), call.pop("x"), **call)
+        assert calls == []
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [({"accuracy": 3}, "accuracy"), ({"sample": 3}, "sample"), ({"step": -1.0}, "step")],
+    )
+    def test_settings_errors_name_the_field(self, kwargs, field):
+        with pytest.raises(ValidationError, match=field):
+            fdopt.grad(rosen, X0, **kwargs)
+
+    def test_vector_function_needs_jacobian(self):
+        with pytest.raises(FunctionOutputError, match=r"use fdopt\.jacobian"):
+            fdopt.grad(lambda x: np.array([1.0, 2.0]) * x[0], X0)
+
+    def test_exception_chained(self):
+        def fun(x):
+            raise OSError("simulator down")
+
+        with pytest.raises(EvaluationError, match="simulator down") as info:
+            fdopt.grad(fun, X0)
+        assert isinstance(info.value.__cause__, OSError)
+
+    def test_complex_step_on_a_function_that_drops_the_imaginary_part(self):
+        with pytest.raises(FunctionOutputError, match="imaginary"):
+            fdopt.grad(lambda x: rosen(np.real(x)), X0, method="complex")
+
+
+class TestJacobianAndHessian:
+    def test_jacobian_of_a_vector_function(self):
+        def fun(x):
+            return np.array([x[0] * x[1], np.sin(x[0]), x[1] ** 3])
+
+        x = np.array([0.4, -1.3])
+        exact = np.array([[x[1], x[0]], [np.cos(x[0]), 0.0], [0.0, 3 * x[1] ** 2]])
+        np.testing.assert_allclose(fdopt.jacobian(fun, x), exact, atol=1e-9)
+        np.testing.assert_allclose(fdopt.jacobian(fun, x, method="central4"), exact, atol=1e-11)
+
+    def test_jacobian_of_a_scalar_function_is_one_row(self):
+        assert fdopt.jacobian(rosen, X0).shape == (1, 5)
+
+    @pytest.mark.parametrize("method", ["central", "gradient"])
+    def test_hessian_of_rosenbrock(self, method):
+        H = fdopt.hessian(rosen, X0, method=method)
+        exact = scipy.optimize.rosen_hess(X0)
+        np.testing.assert_array_equal(H, H.T)
+        assert np.max(np.abs(H - exact)) / np.max(np.abs(exact)) < 1e-5

@@ -1,0 +1,162 @@
+import numdifftools
+import numpy as np
+import pytest
+import torch
+
+from fdopt.errors import ArgumentValueError
+from fdopt.estimators._base import Bounds
+from fdopt.estimators.richardson import default_richardson_step, richardson
+from fdopt.settings import RichardsonSettings
+
+DEFAULT = RichardsonSettings()
+
+
+def rosen(X):
+    return (100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2).sum(1, keepdim=True)
+
+
+def rosen_grad(x):
+    g = torch.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def smooth(X):
+    """Not a polynomial: needs the extrapolation proper (and refinement)."""
+    terms = torch.exp(0.5 * X[:, :-1]) * torch.cos(2 * X[:, 1:])
+    return (terms.sum(1) + torch.log1p(X**2).sum(1) + 1 / (1 + 4 * X[:, 0] ** 2))[:, None]
+
+
+def autograd(fun, x):
+    x = x.clone().requires_grad_(True)
+    fun(x[None]).sum().backward()
+    return x.grad
+
+
+class Recorder:
+    """An ``evaluate`` that records every batch it is given."""
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.batches = []
+
+    def __call__(self, points):
+        self.batches.append(points.clone())
+        return self.fun(points)
+
+    @property
+    def points(self):
+        return torch.cat(self.batches)
+
+
+def relative_error(value, exact):
+    return float((value - exact).abs().max() / max(1.0, float(exact.abs().max())))
+
+
+@pytest.mark.parametrize("n", [10, 100])
+def test_rosenbrock_matches_numdifftools_with_fewer_evaluations(n):
+    # The peer's default (Richardson over 15 steps) as the oracle: our worst error over
+    # a few random points within 2x of its worst, at a third of the evaluations or less.
+    ours, theirs, calls = [], [], []
+
+    def fun(z):
+        calls.append(1)
+        return np.sum(100.0 * (z[1:] - z[:-1] ** 2) ** 2 + (1 - z[:-1]) ** 2)
+
+    for seed in range(4):
+        x = torch.tensor(np.random.default_rng(seed).uniform(-2, 2, n))
+        exact = rosen_grad(x)
+        evaluate = Recorder(rosen)
+        est = richardson(evaluate, x, DEFAULT)
+        assert len(evaluate.batches) == 1  # a polynomial needs no refinement
+        assert est.nfev == evaluate.points.shape[0] == 2 * n * DEFAULT.levels
+        assert bool(((est.value[0] - exact).abs() <= est.error[0]).all())
+        ours.append(relative_error(est.value[0], exact))
+        theirs.append(
+            relative_error(torch.from_numpy(numdifftools.Gradient(fun)(x.numpy())), exact)
+        )
+    assert max(ours) <= 1e-11
+    # Below 1e-14 (about 50 ulps of the gradient) both sit at the rounding floor of f.
+    assert max(ours) <= max(2 * max(theirs), 1e-14)
+    assert 3 * 4 * est.nfev <= len(calls)
+
+
+def test_non_polynomial_accuracy_and_error_estimate():
+    x = torch.tensor(np.random.default_rng(3).uniform(-2, 2, 8))
+    exact = autograd(smooth, x)
+    evaluate = Recorder(smooth)
+    est = richardson(evaluate, x, DEFAULT)
+    assert relative_error(est.value[0], exact) <= 1e-11
+    assert bool(((est.value[0] - exact).abs() <= est.error[0]).all())
+    assert est.nfev == evaluate.points.shape[0]
+    assert len(evaluate.batches) <= 3  # the first batch and at most two refinements
+    assert est.step.shape == (8,)
+    assert est.f0 is None  # central differences never evaluate f(x)
+
+
+def test_jacobian_of_a_vector_function():
+    def fun(X):
+        return torch.stack([torch.sin(X[:, 0]) * X[:, 1], X.pow(3).sum(1), torch.exp(X[:, 2])], 1)
+
+    x = torch.tensor([0.3, -1.2, 0.8], dtype=torch.float64)
+    est = richardson(fun, x, DEFAULT)
+    exact = torch.autograd.functional.jacobian(lambda z: fun(z[None])[0], x)
+    assert est.value.shape == est.error.shape == (3, 3)
+    assert relative_error(est.value, exact) <= 1e-12
+
+
+def test_float32():
+    x = torch.tensor([0.5, -1.5, 1.2], dtype=torch.float32)
+    est = richardson(rosen, x, DEFAULT)
+    assert est.value.dtype == torch.float32
+    assert relative_error(est.value[0].double(), rosen_grad(x.double())) <= 1e-5
+    assert default_richardson_step(torch.float32, 4, 2.0) == 0.5
+
+
+def test_settings_are_honoured():
+    x = torch.tensor([3.0, -0.5], dtype=torch.float64)
+    settings = RichardsonSettings(step=0.01, ratio=3.0, levels=3)
+    evaluate = Recorder(rosen)
+    est = richardson(evaluate, x, settings)
+    assert torch.allclose(est.step, torch.tensor([0.03, 0.01], dtype=torch.float64))
+    assert default_richardson_step(torch.float64, 4, 2.0) == pytest.approx(0.29, abs=0.01)
+    moves = (evaluate.batches[0] - x).abs().max(dim=1).values.reshape(3, 2, 2)
+    expected = est.step / torch.tensor([1.0, 3.0, 9.0], dtype=torch.float64)[:, None]
+    assert torch.allclose(moves, expected[:, None, :].expand(3, 2, 2))
+    assert relative_error(est.value[0], rosen_grad(x)) <= 1e-11
+
+
+@pytest.mark.parametrize("given_f0", [False, True])
+def test_bounds_are_never_left(given_f0):
+    x = torch.tensor(np.random.default_rng(1).uniform(-2, 2, 6))
+    lower = x - torch.tensor([0.0, 0.01, 0.1, 1.0, 5.0, 0.0], dtype=torch.float64)
+    upper = x + torch.tensor([5.0, 5.0, 5.0, 0.05, 0.0, 1e-3], dtype=torch.float64)
+    bounds = Bounds(lower, upper)
+    f0 = smooth(x[None])[0] if given_f0 else None
+    evaluate = Recorder(smooth)
+    est = richardson(evaluate, x, DEFAULT, bounds=bounds, f0=f0)
+    points = evaluate.points
+    assert bool(((points >= lower) & (points <= upper)).all())
+    assert est.nfev == points.shape[0]
+    # One-sided coordinates need f(x): evaluated once, first, unless it was given.
+    at_x = (points == x).all(dim=1)
+    assert int(at_x.sum()) == (0 if given_f0 else 1)
+    assert torch.equal(est.f0, smooth(x[None])[0])
+    assert relative_error(est.value[0], autograd(smooth, x)) <= 1e-9
+
+
+def test_one_sided_differences_extrapolate_to_high_order():
+    # x on the lower bound: every coordinate forward, error expansion h^2, h^3, ...
+    x = torch.tensor([0.2, 0.7, -0.4], dtype=torch.float64)
+    evaluate = Recorder(smooth)
+    est = richardson(evaluate, x, DEFAULT, bounds=Bounds(x.clone(), x + 10))
+    assert bool((evaluate.points >= x).all())
+    assert relative_error(est.value[0], autograd(smooth, x)) <= 1e-10
+
+
+def test_no_room_is_an_error():
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    bounds = Bounds(torch.tensor([0.0, 2.0]), torch.tensor([3.0, 2.0]))
+    with pytest.raises(ArgumentValueError, match="coordinate 1"):
+        richardson(rosen, x, DEFAULT, bounds=bounds)

@@ -1,0 +1,249 @@
+import operator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+
+from fdopt._tensor import Source
+from fdopt.errors import (
+    ArgumentTypeError,
+    ArgumentValueError,
+    BudgetExhaustedError,
+    EvaluationError,
+    FunctionOutputError,
+)
+from fdopt.evaluation import Evaluator, default_batch_size
+
+NUMPY = Source(numpy=True, device=torch.device("cpu"))
+TORCH = Source(numpy=False, device=torch.device("cpu"))
+
+
+def points(k=5, n=3, seed=0):
+    return torch.randn(k, n, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def sphere(x):
+    return float(np.sum(np.asarray(x) ** 2))
+
+
+def expected(pts):
+    return (pts**2).sum(dim=1, keepdim=True)
+
+
+class TestModes:
+    def test_plain_counts_each_point_and_returns_k_by_1(self):
+        ev = Evaluator(sphere, source=NUMPY)
+        pts = points()
+        torch.testing.assert_close(ev(pts), expected(pts))
+        assert ev.nfev == 5
+        assert ev.scalar is True
+
+    def test_fun_receives_numpy_for_numpy_sources_and_tensors_for_torch(self):
+        seen = []
+        Evaluator(lambda x: seen.append(type(x)) or 0.0, source=NUMPY)(points(2))
+        Evaluator(lambda x: seen.append(type(x)) or 0.0, source=TORCH)(points(2))
+        assert seen == [np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]
+
+    def test_fun_cannot_corrupt_the_batch(self):
+        def mutate(x):
+            x[:] = 1e9
+            return 0.0
+
+        pts = points()
+        before = pts.clone()
+        Evaluator(mutate, source=NUMPY)(pts)
+        Evaluator(mutate, source=TORCH)(pts)
+        assert torch.equal(pts, before)
+
+    def test_args_passed_through(self):
+        ev = Evaluator(lambda x, a, b: float(a * x.sum() + b), source=NUMPY, args=(2.0, 1.0))
+        pts = points()
+        torch.testing.assert_close(ev(pts)[:, 0], 2 * pts.sum(1) + 1)
+
+    def test_vector_outputs(self):
+        ev = Evaluator(lambda x: np.array([x.sum(), x.prod()]), source=NUMPY)
+        pts = points()
+        out = ev(pts)
+        assert out.shape == (5, 2)
+        torch.testing.assert_close(out[:, 1], pts.prod(1))
+        assert ev.scalar is False
+
+    @pytest.mark.parametrize("batch_size", [None, 1, 2, 5, 100])
+    def test_vectorized_chunks_by_batch_size(self, batch_size):
+        sizes = []
+
+        def fun(X):
+            sizes.append(X.shape[0])
+            return (X**2).sum(axis=1)
+
+        ev = Evaluator(fun, source=NUMPY, vectorized=True, batch_size=batch_size)
+        pts = points(7)
+        torch.testing.assert_close(ev(pts), expected(pts))
+        assert ev.nfev == 7
+        assert sum(sizes) == 7
+        assert max(sizes) <= (batch_size or 7)
+        if batch_size is None:
+            assert sizes == [7]  # a small stencil is one call
+
+    def test_default_batch_size_is_cache_sized_on_cpu(self):
+        assert default_batch_size(10, torch.device("cpu")) > 1000
+        assert default_batch_size(10_000, torch.device("cpu")) < 10
+        assert default_batch_size(10, torch.device("meta")) is None
+
+    def test_vectorized_matches_point_by_point(self):
+        pts = points(9, 4)
+        one = Evaluator(sphere, source=NUMPY)(pts)
+        batched = Evaluator(lambda X: (X**2).sum(1), source=NUMPY, vectorized=True)(pts)
+        torch.testing.assert_close(one, batched)
+
+    def test_torch_vectorized_2d_output(self):
+        ev = Evaluator(lambda X: torch.stack([X.sum(1), X[:, 0]], 1), source=TORCH, vectorized=True)
+        assert ev(points()).shape == (5, 2)
+
+    def test_float32_points_give_float32_values(self):
+        pts = points().float()
+        assert Evaluator(sphere, source=NUMPY)(pts).dtype == torch.float32
+
+    def test_complex_values_kept_for_complex_points(self):
+        pts = points().to(torch.complex128) * 1j
+        out = Evaluator(lambda x: np.sum(x), source=NUMPY)(pts)
+        assert out.is_complex()
+
+    def test_empty_batch(self):
+        ev = Evaluator(sphere, source=NUMPY)
+        assert ev(points(0)).shape[0] == 0
+        assert ev.nfev == 0
+
+
+class TestWorkers:
+    def test_thread_pool_executor(self):
+        pts = points(8)
+        with ThreadPoolExecutor(2) as pool:
+            ev = Evaluator(sphere, source=NUMPY, workers=pool)
+            torch.testing.assert_close(ev(pts), expected(pts))
+        assert ev.nfev == 8
+
+    def test_map_like_callable(self):
+        calls = []
+
+        def my_map(fun, items):
+            calls.append(1)
+            return map(fun, items)
+
+        pts = points()
+        torch.testing.assert_close(
+            Evaluator(sphere, source=NUMPY, workers=my_map)(pts), expected(pts)
+        )
+        assert calls == [1]
+
+    def test_process_pool_by_count_keeps_order(self):
+        pts = points(6)
+        with Evaluator(np.sum, source=NUMPY, workers=2) as ev:
+            out = ev(pts)
+        torch.testing.assert_close(out[:, 0], pts.sum(1))
+
+    def test_process_pool_exception_carries_the_point(self):
+        pts = points(3)
+        with ProcessPoolExecutor(1) as pool:
+            ev = Evaluator(operator.index, source=NUMPY, workers=pool)
+            with pytest.raises(EvaluationError, match="TypeError at x = ") as info:
+                ev(pts)
+        assert isinstance(info.value.__cause__, TypeError)
+        np.testing.assert_array_equal(info.value.x, pts[0].numpy())
+
+    def test_dask_local_cluster_executor(self):
+        distributed = pytest.importorskip("distributed")
+        pts = points(6)
+        with (
+            distributed.LocalCluster(
+                n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            ev = Evaluator(sphere, source=NUMPY, workers=client.get_executor())
+            torch.testing.assert_close(ev(pts), expected(pts))
+        assert ev.nfev == 6
+
+
+class TestBudgetAndErrors:
+    def test_budget_is_a_hard_limit_checked_before_calling(self):
+        calls = []
+        ev = Evaluator(lambda x: calls.append(1) or 0.0, source=NUMPY, maxfev=7)
+        ev(points(5))
+        with pytest.raises(BudgetExhaustedError, match="maxfev=7"):
+            ev(points(3))
+        assert len(calls) == 5
+        assert ev.nfev == 5
+        ev(points(2))
+        assert ev.nfev == 7
+
+    def test_exception_is_chained_with_the_point(self):
+        def fun(x):
+            if x[0] > 0:
+                raise ZeroDivisionError("nope")
+            return 0.0
+
+        pts = torch.tensor([[-1.0, 0.0], [2.0, 3.0]], dtype=torch.float64)
+        with pytest.raises(EvaluationError, match=r"ZeroDivisionError at x = \[2\. 3\.\]") as info:
+            Evaluator(fun, source=NUMPY)(pts)
+        assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+    def test_vectorized_exception_is_chained(self):
+        def fun(X):
+            raise RuntimeError("simulator crashed")
+
+        with pytest.raises(EvaluationError, match="simulator crashed") as info:
+            Evaluator(fun, source=NUMPY, vectorized=True)(points())
+        assert isinstance(info.value.__cause__, RuntimeError)
+
+    def test_non_finite_value_names_the_point(self):
+        ev = Evaluator(lambda x: np.inf if x[0] > 0 else 1.0, source=NUMPY)
+        pts = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
+        with pytest.raises(FunctionOutputError, match=r"non-finite value \[inf\] at x = \[1\.\]"):
+            ev(pts)
+
+    def test_non_finite_kept_on_request_and_best_point_tracked(self):
+        ev = Evaluator(
+            lambda x: np.nan if x[0] > 1 else float(x[0] ** 2), source=NUMPY, nonfinite="keep"
+        )
+        out = ev(torch.tensor([[3.0], [-0.5], [0.7]], dtype=torch.float64))
+        assert torch.isnan(out[0, 0])
+        assert float(ev.best_f) == 0.25
+        assert float(ev.best_x[0]) == -0.5
+
+    @pytest.mark.parametrize(
+        ("fun", "vectorized", "match"),
+        [
+            (lambda x: np.ones((2, 2)), False, r"scalar or a 1-D array; got shape \(2, 2\)"),
+            (lambda X: np.ones(3), True, r"must return shape \(5,\) or \(5, m\).*got shape \(3,\)"),
+            (lambda X: np.ones((5, 2, 2)), True, r"got shape \(5, 2, 2\)"),
+            (lambda x: "a", False, "must return numbers"),
+            (lambda x: True, False, "must return numbers; got booleans"),
+        ],
+    )
+    def test_wrong_output_shapes_and_types(self, fun, vectorized, match):
+        with pytest.raises(FunctionOutputError, match=match):
+            Evaluator(fun, source=NUMPY, vectorized=vectorized)(points())
+
+    def test_inconsistent_output_shapes(self):
+        sizes = iter([1, 2, 1])
+        with pytest.raises(FunctionOutputError, match="one shape"):
+            Evaluator(lambda x: np.ones(next(sizes)), source=NUMPY)(points(3))
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "match"),
+        [
+            ({"fun": 3}, ArgumentTypeError, "fun must be callable"),
+            ({"args": 3}, ArgumentTypeError, "args must be a tuple"),
+            ({"maxfev": 0}, ArgumentValueError, "maxfev"),
+            ({"batch_size": 1.5}, ArgumentTypeError, "batch_size"),
+            ({"workers": "many"}, ArgumentTypeError, "workers"),
+            ({"workers": 0}, ArgumentValueError, "workers"),
+            ({"workers": 2, "vectorized": True}, ArgumentValueError, "workers"),
+        ],
+    )
+    def test_bad_arguments(self, kwargs, error, match):
+        kwargs = {"fun": sphere, **kwargs}
+        with pytest.raises(error, match=match):
+            Evaluator(source=NUMPY, **kwargs)
