@@ -129,7 +129,7 @@ class RichardsonSettings(Settings):
 
     method: Literal["richardson"] = "richardson"
     step: PositiveFloat | None = None
-    """Largest step, relative to ``max(1, |x_i|)``; None: a default for float64."""
+    """Largest step, relative to ``max(1, |x_i|)``; None: a default for the dtype."""
     ratio: Annotated[float, Field(gt=1, allow_inf_nan=False)] = 2.0
     """Ratio between consecutive steps."""
     levels: Annotated[int, Field(ge=2, le=8)] = 4

@@ -17,26 +17,9 @@ from fdopt.errors import FunctionOutputError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.complex_step import complex_step
 from fdopt.settings import ComplexSettings
+from tests.helpers import make_evaluate, rosen_t
 
 F64 = torch.float64
-
-
-def make_evaluate(f, check=None):
-    """Evaluate from a batched torch function, recording the batch size of every call."""
-    calls = []
-
-    def evaluate(points):
-        calls.append(points.shape[0])
-        if check is not None:
-            check(points)
-        return f(points).reshape(points.shape[0], -1)
-
-    return evaluate, calls
-
-
-def rosen_t(points):
-    a, b = points[:, :-1], points[:, 1:]
-    return (100 * (b - a**2) ** 2 + (1 - a) ** 2).sum(1)
 
 
 def smooth(points):

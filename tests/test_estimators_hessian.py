@@ -20,27 +20,10 @@ from fdopt.errors import ArgumentValueError, FunctionOutputError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.hessian import hessian
 from fdopt.settings import HessianSettings
+from tests.helpers import make_evaluate, rosen_t
 
 F64 = torch.float64
 METHODS = ["central", "gradient"]
-
-
-def make_evaluate(f, check=None):
-    """Evaluate from a batched torch function, recording the batch size of every call."""
-    calls = []
-
-    def evaluate(points):
-        calls.append(points.shape[0])
-        if check is not None:
-            check(points)
-        return f(points).reshape(points.shape[0], -1)
-
-    return evaluate, calls
-
-
-def rosen_t(points):
-    a, b = points[:, :-1], points[:, 1:]
-    return (100 * (b - a**2) ** 2 + (1 - a) ** 2).sum(1)
 
 
 def separable(points):

@@ -7,6 +7,7 @@ import torch
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds, default_step, magnitude
 from fdopt.estimators.noise import auto_step, ecnoise
+from tests.helpers import Recorder
 
 UNIFORM_STD = 1 / math.sqrt(3)  # of the pseudo-noise below, uniform on [-1, 1)
 
@@ -44,20 +45,6 @@ def noisy_rosen(X, relative=1e-8):
 
 def smooth(X):
     return torch.exp(0.3 * X).sum(1, keepdim=True) + torch.sin(X[:, :1])
-
-
-class Recorder:
-    def __init__(self, fun):
-        self.fun = fun
-        self.batches = []
-
-    def __call__(self, points):
-        self.batches.append(points.clone())
-        return self.fun(points)
-
-    @property
-    def points(self):
-        return torch.cat(self.batches)
 
 
 def central(evaluate, x, h):

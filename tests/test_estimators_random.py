@@ -5,6 +5,7 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.random import make_generator, smoothing, spsa
 from fdopt.settings import SmoothingSettings, SpsaSettings
+from tests.helpers import Recorder
 
 A = torch.tensor([[1.0, -2.0, 0.5, 3.0], [0.0, 1.0, -1.0, 2.0]], dtype=torch.float64)
 H = torch.tensor([[2.0, 0.5, 0.0], [0.5, 1.0, -0.3], [0.0, -0.3, 3.0]], dtype=torch.float64)
@@ -21,20 +22,6 @@ def quadratic(X):
 
 
 QUADRATIC_GRAD = H @ X0 + 1
-
-
-class Recorder:
-    def __init__(self, fun):
-        self.fun = fun
-        self.batches = []
-
-    def __call__(self, points):
-        self.batches.append(points.clone())
-        return self.fun(points)
-
-    @property
-    def points(self):
-        return torch.cat(self.batches)
 
 
 def within_standard_errors(est, exact, k=5.0):

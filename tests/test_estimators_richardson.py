@@ -7,6 +7,7 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.richardson import default_richardson_step, richardson
 from fdopt.settings import RichardsonSettings
+from tests.helpers import Recorder
 
 DEFAULT = RichardsonSettings()
 
@@ -32,22 +33,6 @@ def autograd(fun, x):
     x = x.clone().requires_grad_(True)
     fun(x[None]).sum().backward()
     return x.grad
-
-
-class Recorder:
-    """An ``evaluate`` that records every batch it is given."""
-
-    def __init__(self, fun):
-        self.fun = fun
-        self.batches = []
-
-    def __call__(self, points):
-        self.batches.append(points.clone())
-        return self.fun(points)
-
-    @property
-    def points(self):
-        return torch.cat(self.batches)
 
 
 def relative_error(value, exact):

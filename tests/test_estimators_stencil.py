@@ -22,26 +22,9 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds, default_step
 from fdopt.estimators.stencil import backward, central, central4, forward
 from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
+from tests.helpers import make_evaluate, rosen_t
 
 F64 = torch.float64
-
-
-def make_evaluate(f, check=None):
-    """Evaluate from a batched torch function, recording the batch size of every call."""
-    calls = []
-
-    def evaluate(points):
-        calls.append(points.shape[0])
-        if check is not None:
-            check(points)
-        return f(points).reshape(points.shape[0], -1)
-
-    return evaluate, calls
-
-
-def rosen_t(points):
-    a, b = points[:, :-1], points[:, 1:]
-    return (100 * (b - a**2) ** 2 + (1 - a) ** 2).sum(1)
 
 
 def smooth(points):

@@ -1,0 +1,38 @@
+"""Test helpers shared by the estimator tests: evaluate callbacks and test functions."""
+
+import torch
+
+
+def make_evaluate(f, check=None):
+    """Evaluate from a batched torch function, recording the batch size of every call."""
+    calls = []
+
+    def evaluate(points):
+        calls.append(points.shape[0])
+        if check is not None:
+            check(points)
+        return f(points).reshape(points.shape[0], -1)
+
+    return evaluate, calls
+
+
+class Recorder:
+    """An ``evaluate`` that records every batch it is given."""
+
+    def __init__(self, fun):
+        self.fun = fun
+        self.batches = []
+
+    def __call__(self, points):
+        self.batches.append(points.clone())
+        return self.fun(points)
+
+    @property
+    def points(self):
+        return torch.cat(self.batches)
+
+
+def rosen_t(points):
+    """Extended Rosenbrock on a (k, n) batch of points."""
+    a, b = points[:, :-1], points[:, 1:]
+    return (100 * (b - a**2) ** 2 + (1 - a) ** 2).sum(1)
