@@ -60,9 +60,8 @@ def _point(x: Any) -> tuple[torch.Tensor, Source, tuple[int, ...]]:
     if not tensor.is_floating_point():
         tensor = tensor.to(torch.float64)
     flat = tensor.reshape(-1)
-    bad = (~torch.isfinite(flat)).nonzero()
-    if bad.numel():
-        i = int(bad[0, 0])
+    if not bool(torch.isfinite(flat).all()):
+        i = int((~torch.isfinite(flat)).nonzero()[0, 0])
         raise ArgumentValueError(f"x must be finite; x[{i}] = {float(flat[i])}")
     return flat.clone(), source, tuple(tensor.shape)
 

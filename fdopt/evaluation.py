@@ -95,13 +95,16 @@ class Evaluator:
     point_shape : tuple of int, optional
         The shape of the caller's ``x`` (a scalar ``x`` is passed to a plain function
         as a scalar); default ``(n,)``.
+    track_best : bool, default False
+        Keep the point with the smallest finite value seen (``best_x``, ``best_f``).
 
     Attributes
     ----------
     nfev : int
         Points evaluated so far (a vectorized call of k points counts k).
     best_x, best_f : torch.Tensor or None
-        The point with the smallest finite value seen so far (scalar functions only).
+        With ``track_best``: the point with the smallest finite value seen so far
+        (scalar functions only).
     """
 
     def __init__(
@@ -116,6 +119,7 @@ class Evaluator:
         maxfev: int | None = None,
         nonfinite: Literal["raise", "keep"] = "raise",
         point_shape: tuple[int, ...] | None = None,
+        track_best: bool = False,
     ) -> None:
         if not callable(fun):
             raise ArgumentTypeError(f"fun must be callable; got {type(fun).__name__}")
@@ -136,6 +140,7 @@ class Evaluator:
         self.maxfev = maxfev
         self.nonfinite = nonfinite
         self.point_shape = point_shape
+        self.track_best = track_best
         self.nfev = 0
         self.best_x: torch.Tensor | None = None
         self.best_f: torch.Tensor | None = None
@@ -309,14 +314,15 @@ class Evaluator:
         return values
 
     def _check_finite(self, points: torch.Tensor, values: torch.Tensor) -> None:
-        finite = torch.isfinite(values).all(dim=1)
-        if self._scalar and values.shape[1] == 1 and not values.is_complex():
-            candidates = torch.where(finite, values[:, 0], torch.inf)
+        if self.track_best and self._scalar and not values.is_complex():
+            candidates = torch.nan_to_num(values[:, 0], nan=torch.inf)
             i = int(candidates.argmin())
-            if bool(finite[i]) and (self.best_f is None or bool(candidates[i] < self.best_f)):
+            if bool(torch.isfinite(candidates[i])) and (
+                self.best_f is None or bool(candidates[i] < self.best_f)
+            ):
                 self.best_x, self.best_f = points[i].clone(), candidates[i].clone()
-        if self.nonfinite == "raise" and not bool(finite.all()):
-            i = int((~finite).nonzero()[0, 0])
+        if self.nonfinite == "raise" and not bool(torch.isfinite(values).all()):
+            i = int((~torch.isfinite(values).all(dim=1)).nonzero()[0, 0])
             raise FunctionOutputError(
                 f"fun returned a non-finite value {values[i].tolist()} at x = "
                 f"{_describe(points[i])}",

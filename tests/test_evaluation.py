@@ -205,7 +205,10 @@ class TestBudgetAndErrors:
 
     def test_non_finite_kept_on_request_and_best_point_tracked(self):
         ev = Evaluator(
-            lambda x: np.nan if x[0] > 1 else float(x[0] ** 2), source=NUMPY, nonfinite="keep"
+            lambda x: np.nan if x[0] > 1 else float(x[0] ** 2),
+            source=NUMPY,
+            nonfinite="keep",
+            track_best=True,
         )
         out = ev(torch.tensor([[3.0], [-0.5], [0.7]], dtype=torch.float64))
         assert torch.isnan(out[0, 0])
