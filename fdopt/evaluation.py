@@ -186,12 +186,15 @@ class Evaluator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _user_point(self, point: torch.Tensor) -> Any:
+    def _user_points(self, points: torch.Tensor) -> list[Any]:
+        # One copy of the whole batch, then a view per point: the function may modify
+        # its argument without touching the batch.
+        points = points.detach()
         if self.point_shape is not None:
-            point = point.reshape(self.point_shape)
+            points = points.reshape(points.shape[0], *self.point_shape)
         if self.source.numpy:
-            return point.detach().cpu().numpy().copy()
-        return point.clone()
+            return list(points.cpu().numpy().copy())
+        return list(points.clone().unbind(0))
 
     def _user_batch(self, points: torch.Tensor) -> Any:
         if self.source.numpy:
@@ -221,7 +224,7 @@ class Evaluator:
             )
 
     def _plain(self, points: torch.Tensor) -> torch.Tensor:
-        user_points = [self._user_point(p) for p in points]
+        user_points = self._user_points(points)
         call = functools.partial(_call_point, self.fun, self.args)
         results = list(self._map(call, user_points))
         for point, result in zip(user_points, results, strict=True):

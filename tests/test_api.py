@@ -245,3 +245,31 @@ class TestJacobianAndHessian:
         exact = scipy.optimize.rosen_hess(X0)
         np.testing.assert_array_equal(H, H.T)
         assert np.max(np.abs(H - exact)) / np.max(np.abs(exact)) < 1e-5
+
+
+class TestConformance:
+    """Every registered estimator through the same checks (the table is the one source)."""
+
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    def test_reported_nfev_counts_every_call(self, method):
+        fun, calls = counting(rosen_complex if method == "complex" else rosen)
+        _, info = fdopt.grad(fun, X0, method=method, full_output=True, **seeded(method))
+        assert info.nfev == len(calls) > 0
+
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    def test_same_seed_same_estimate_and_inputs_untouched(self, method):
+        x = X0.copy()
+        fun = rosen_complex if method == "complex" else rosen
+        first = fdopt.grad(fun, x, method=method, **seeded(method))
+        second = fdopt.grad(fun, x, method=method, **seeded(method))
+        np.testing.assert_array_equal(first, second)
+        np.testing.assert_array_equal(x, X0)
+
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    def test_every_method_has_a_settings_model_that_rejects_unknown_options(self, method):
+        with pytest.raises(ValidationError, match="no_such_option"):
+            fdopt.grad(rosen, X0, method=method, no_such_option=1)
+
+
+def seeded(method):
+    return {"seed": 7, "samples": 3} if method in RANDOM else {}

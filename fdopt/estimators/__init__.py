@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import torch
 
 from fdopt.estimators._base import Bounds, Estimate, Evaluate
 from fdopt.estimators.complex_step import complex_step
@@ -44,18 +41,6 @@ class Method:
 
     settings: type[Settings]
     estimate: EstimatorFunction
-
-    def __call__(
-        self,
-        evaluate: Evaluate,
-        x: torch.Tensor,
-        settings: Any,
-        *,
-        bounds: Bounds | None = None,
-        f0: torch.Tensor | None = None,
-    ) -> Estimate:
-        """Run the estimator."""
-        return self.estimate(evaluate, x, settings, bounds=bounds, f0=f0)
 
 
 def _table(*entries: tuple[str, type[Settings], EstimatorFunction]) -> dict[str, Method]:
