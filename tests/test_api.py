@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 import scipy.optimize
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 import fdopt
@@ -273,3 +275,34 @@ class TestConformance:
 
 def seeded(method):
     return {"seed": 7, "samples": 3} if method in RANDOM else {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+    method=st.sampled_from(["forward", "backward", "central", "central4", "richardson"]),
+    room=st.lists(st.sampled_from([0.0, 1e-9, 1e-4, 1.0, np.inf]), min_size=2, max_size=2),
+)
+def test_quadratics_with_random_bounds_are_exact_and_stay_in_the_box(n, seed, method, room):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, n))
+    a = a + a.T
+    b = rng.standard_normal(n)
+    x = rng.uniform(-3, 3, n)
+    below, above = room
+    if below == above == 0.0:
+        above = 1.0  # a coordinate needs some room
+    lower, upper = x - below, x + above
+
+    def fun(z):
+        assert np.all(z >= lower)
+        assert np.all(z <= upper)
+        return float(0.5 * z @ a @ z + b @ z)
+
+    bounds = list(zip(lower, upper, strict=True))
+    g = fdopt.grad(fun, x, method=method, bounds=bounds)
+    exact = a @ x + b
+    scale = max(1.0, float(np.max(np.abs(exact))), float(np.max(np.abs(x))) * np.abs(a).max())
+    tolerance = 1e-5 if method in ("forward", "backward") or min(below, above) < 1e-4 else 1e-8
+    np.testing.assert_allclose(g, exact, atol=tolerance * scale)
