@@ -33,8 +33,8 @@ MAX_ACCURACY = 8
 # the weights of one block stay in cache; on a GPU one block is the whole dimension.
 _CPU_BLOCK = 1 << 14
 _DEVICE_BLOCK = 1 << 24
-# Points per block of the slope-form three-point derivative on a CPU (its temporaries).
-_CPU_SLOPE_BLOCK = 1 << 17
+# Bytes per temporary of the slope-form three-point derivative on a CPU (one block).
+_CPU_SLOPE_BLOCK_BYTES = 1 << 20
 
 Weight = float | torch.Tensor
 
@@ -47,6 +47,7 @@ class _Axis:
     size: int
     step: float
     coords: torch.Tensor | None
+    label: str = "spacing"
 
 
 def _check_dims(dim: Any, shape: torch.Size) -> tuple[int, ...]:
@@ -164,7 +165,7 @@ def _check_axes(
             axes.append(_Axis(d, shape[d], _scalar_step(entry, name), None))
         else:
             coords = _coordinates(entry, name, d, shape[d], values.device)
-            axes.append(_Axis(d, shape[d], 1.0, coords))
+            axes.append(_Axis(d, shape[d], 1.0, coords, "spacing" if len(dims) == 1 else name))
     return axes
 
 
@@ -255,8 +256,18 @@ def _edge_weights(
     return [[column[r : r + 1] for column in columns] for r in range(len(local))]
 
 
+def _slope_form(values: torch.Tensor, axis: _Axis, deriv: int, accuracy: int) -> bool:
+    """Whether ``axis`` takes :func:`_slope_average`: 1-D-like data, 3-point first derivative."""
+    return (
+        axis.coords is not None
+        and (deriv, accuracy) == (1, 2)
+        and axis.size > 2
+        and values.numel() == axis.size
+    )
+
+
 def _slope_average(
-    out: torch.Tensor, src: torch.Tensor, coords: torch.Tensor, d: int, weight_dtype: torch.dtype
+    out: torch.Tensor, src: torch.Tensor, axis: _Axis, weight_dtype: torch.dtype
 ) -> None:
     """Three-point nonuniform first derivative at the interior points, in slope form.
 
@@ -264,18 +275,23 @@ def _slope_average(
     intervals of lengths ``h1, h2`` left and right of ``x_i``: the stencil of
     ``torch.gradient`` and ``numpy.gradient``, with the differences taken first (fewer
     operations, and equal neighbours cancel exactly). For data along one dimension
-    only (every other dimension of size 1); temporaries are block-sized on a CPU.
+    only (every other dimension of size 1); temporaries are block-sized on a CPU. The
+    coordinates are validated from the same differences (one pass fewer over them).
     """
-    n = src.shape[d]
-    block = _CPU_SLOPE_BLOCK if src.device.type == "cpu" else n
+    d, n, coords = axis.dim, axis.size, axis.coords
+    assert coords is not None
+    block = _CPU_SLOPE_BLOCK_BYTES // out.element_size() if src.device.type == "cpu" else n
     # Floating coordinates are differenced in their own precision (as torch and numpy
     # do), integer ones in float64 so that they cannot wrap around; the weights are
     # formed in the precision of the result.
     exact = coords.dtype if coords.is_floating_point() else torch.float64
     shape = [1] * src.ndim
+    extremes: list[torch.Tensor] = []
     for lo in range(1, n - 1, block):
         size = min(block, n - 1 - lo)
-        h = torch.diff(coords[lo - 1 : lo + size + 1].to(exact)).to(weight_dtype)
+        h = torch.diff(coords[lo - 1 : lo + size + 1].to(exact))
+        extremes.append(torch.stack(torch.aminmax(h)))
+        h = h.to(weight_dtype)
         slopes = torch.diff(src.narrow(d, lo - 1, size + 2).to(out.dtype), dim=d)
         shape[d] = size + 1
         slopes.div_(h.reshape(shape))
@@ -285,6 +301,11 @@ def _slope_average(
         coefs: list[Weight] = [(w / total).reshape(shape) for w in (h2, h1)]
         sources = [slopes.narrow(d, 0, size), slopes.narrow(d, 1, size)]
         _combine(out.narrow(d, lo, size), sources, coefs)
+    # Strictly monotonic and finite: every step finite and of one sign.
+    low, high = torch.stack(extremes).unbind(1)
+    low, high = low.amin(), high.amax()
+    if not bool(torch.isfinite(low) & torch.isfinite(high) & ((low > 0) | (high < 0))):
+        _check_monotonic(coords, axis.label, d)  # raises, naming the offending entries
 
 
 def _apply(
@@ -303,14 +324,13 @@ def _apply(
     points = _edge_points(deriv, accuracy, edge_order)
     weight_dtype = real_dtype(out_dtype)
     interior = n - 2 * half
-    rest = values.numel() // max(n, 1)
     if interior > 0 and axis.coords is None:
         scale = axis.step**-deriv
         coefs: list[Weight] = [w * scale for w in weights(deriv, offsets)]
         sources = [src.narrow(d, half + j, interior) for j in offsets]
         _combine(out.narrow(d, half, interior), sources, coefs)
-    elif interior > 0 and axis.coords is not None and (deriv, accuracy, rest) == (1, 2, 1):
-        _slope_average(out, src, axis.coords, d, weight_dtype)
+    elif _slope_form(values, axis, deriv, accuracy):
+        _slope_average(out, src, axis, weight_dtype)
     elif interior > 0 and axis.coords is not None:
         block = _CPU_BLOCK if values.device.type == "cpu" else _DEVICE_BLOCK
         shape = [1] * values.ndim
@@ -345,10 +365,10 @@ def _prepare(
     edge, acc = _check_options(edge_order, accuracy)
     axes = _check_axes(spacing, dims, tensor, dim_given=dim is not None)
     _check_sizes(axes, _edge_points(deriv, acc, edge), deriv, acc)
-    for i, axis in enumerate(axes):
-        if axis.coords is not None:
-            name = "spacing" if len(axes) == 1 else f"spacing[{i}]"
-            _check_monotonic(axis.coords, name, axis.dim)
+    for axis in axes:
+        # The slope form validates its coordinates as it differences them.
+        if axis.coords is not None and not _slope_form(tensor, axis, deriv, acc):
+            _check_monotonic(axis.coords, axis.label, axis.dim)
     return tensor, source, axes, edge, acc
 
 
