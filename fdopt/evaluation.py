@@ -310,7 +310,10 @@ class Evaluator:
             values = self._plain(points)
         else:
             size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
-            values = torch.cat([self._batched(chunk) for chunk in torch.split(points, size)])
+            if k <= size:  # the common case: the whole batch in one call
+                values = self._batched(points)
+            else:
+                values = torch.cat([self._batched(chunk) for chunk in torch.split(points, size)])
         real = points.real.dtype if points.is_complex() else points.dtype
         values = values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
         self._check_finite(points, values)
