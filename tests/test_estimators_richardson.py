@@ -1,3 +1,5 @@
+import importlib
+
 import numdifftools
 import numpy as np
 import pytest
@@ -7,7 +9,7 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.richardson import default_richardson_step, richardson
 from fdopt.settings import RichardsonSettings
-from tests.helpers import Recorder
+from tests.helpers import Recorder, rosen_t
 
 DEFAULT = RichardsonSettings()
 
@@ -145,3 +147,23 @@ def test_no_room_is_an_error():
     bounds = Bounds(torch.tensor([0.0, 2.0]), torch.tensor([3.0, 2.0]))
     with pytest.raises(ArgumentValueError, match="coordinate 1"):
         richardson(rosen, x, DEFAULT, bounds=bounds)
+
+
+def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch):
+    # (fdopt.estimators re-exports the function under the module's name.)
+    module = importlib.import_module("fdopt.estimators.richardson")
+
+    x = torch.linspace(-1.5, 1.2, 6, dtype=torch.float64)
+    bounds = Bounds(x - torch.tensor([0.0, 1, 1, 1, 1, 1], dtype=torch.float64), x + 1)
+
+    def column(points):
+        return rosen_t(points)[:, None]
+
+    whole_recorder = Recorder(column)
+    whole = richardson(whole_recorder, x, RichardsonSettings(), bounds=bounds)
+    monkeypatch.setattr(module, "MAX_BATCH_ELEMENTS", 6 * 8 * 2)
+    split_recorder = Recorder(column)
+    split = richardson(split_recorder, x, RichardsonSettings(), bounds=bounds)
+    assert len(split_recorder.batches) > len(whole_recorder.batches)
+    assert split.nfev == split_recorder.points.shape[0] == whole.nfev
+    torch.testing.assert_close(split.value, whole.value, rtol=0, atol=0)

@@ -364,3 +364,26 @@ def test_device_and_dtype_follow_x(cuda):
     assert estimate.value.device == x.device
     assert estimate.step.device == x.device
     torch.testing.assert_close(estimate.value.cpu(), smooth_jacobian(x.cpu()), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["forward", "central", "central4"])
+def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch, method):
+    import fdopt.estimators.stencil as module
+
+    x = torch.linspace(-1.5, 1.2, 7, dtype=F64)
+    bounds = Bounds(x - torch.tensor([0.0, 1, 1, 1, 1, 1, 1e-9], dtype=F64), x + 1)
+    settings = {
+        "forward": ForwardSettings(),
+        "central": CentralSettings(),
+        "central4": Central4Settings(),
+    }[method]
+    estimate = {"forward": forward, "central": central, "central4": central4}[method]
+    evaluate, calls = make_evaluate(rosen_t)
+    whole = estimate(evaluate, x, settings, bounds=bounds)
+    monkeypatch.setattr(module, "MAX_BATCH_ELEMENTS", 7 * 2)
+    evaluate, blocks = make_evaluate(rosen_t)
+    split = estimate(evaluate, x, settings, bounds=bounds)
+    assert len(calls) == 1
+    assert len(blocks) > 2
+    assert split.nfev == sum(blocks) == whole.nfev
+    torch.testing.assert_close(split.value, whole.value, rtol=0, atol=0)

@@ -183,9 +183,8 @@ def axis_points(
     if bounds is not None:
         lower, upper = bounds.lower[rows, None], bounds.upper[rows, None]
         moved = torch.minimum(torch.maximum(moved, lower), upper)
-    points = x.repeat(c, s, 1)  # (coordinate, slot, n)
-    index = torch.arange(c, device=x.device)
-    points[index, :, index + (rows.start or 0)] = moved
+    points = x.repeat(c, s, 1)  # (coordinate, slot, n); coordinate i moves x[start + i]
+    points.diagonal(offset=rows.start or 0, dim1=0, dim2=2).copy_(moved.T)
     used = offsets != 0
     points = points.reshape(c * s, -1)
     return (points, used) if bool(used.all()) else (points[used.reshape(-1)], used)
