@@ -126,6 +126,12 @@ def _info(estimate: Estimate, source: Source) -> EstimateInfo:
     )
 
 
+def _finish(value: torch.Tensor, estimate: Estimate, source: Source, full_output: bool) -> Any:
+    """Return ``value`` in the caller's kind, with its :class:`EstimateInfo` if asked."""
+    wrapped = source.wrap(value)
+    return (wrapped, _info(estimate, source)) if full_output else wrapped
+
+
 def _run(
     fun: Callable[..., Any],
     x: Any,
@@ -262,8 +268,7 @@ def grad(
             f"grad needs a scalar function; fun returns {estimate.value.shape[0]} values "
             f"(use fdopt.jacobian)"
         )
-    value = source.wrap(estimate.value[0].reshape(shape))
-    return (value, _info(estimate, source)) if full_output else value
+    return _finish(estimate.value[0].reshape(shape), estimate, source, full_output)
 
 
 def jacobian(
@@ -307,8 +312,7 @@ def jacobian(
         maxfev=maxfev,
         settings=settings,
     )
-    value = source.wrap(estimate.value)
-    return (value, _info(estimate, source)) if full_output else value
+    return _finish(estimate.value, estimate, source, full_output)
 
 
 def hessian(
@@ -352,5 +356,4 @@ def hessian(
         settings={},
         hessian=True,
     )
-    value = source.wrap(estimate.value)
-    return (value, _info(estimate, source)) if full_output else value
+    return _finish(estimate.value, estimate, source, full_output)

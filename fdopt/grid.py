@@ -317,7 +317,6 @@ def _apply(
     out_dtype: torch.dtype,
 ) -> torch.Tensor:
     d, n = axis.dim, axis.size
-    src = values if is_inexact(values.dtype) else values.to(out_dtype)
     out = torch.empty(values.shape, dtype=out_dtype, device=values.device)
     offsets = central_offsets(deriv, accuracy)
     half = len(offsets) // 2
@@ -327,10 +326,10 @@ def _apply(
     if interior > 0 and axis.coords is None:
         scale = axis.step**-deriv
         coefs: list[Weight] = [w * scale for w in weights(deriv, offsets)]
-        sources = [src.narrow(d, half + j, interior) for j in offsets]
+        sources = [values.narrow(d, half + j, interior) for j in offsets]
         _combine(out.narrow(d, half, interior), sources, coefs)
     elif _slope_form(values, axis, deriv, accuracy):
-        _slope_average(out, src, axis, weight_dtype)
+        _slope_average(out, values, axis, weight_dtype)
     elif interior > 0 and axis.coords is not None:
         block = _CPU_BLOCK if values.device.type == "cpu" else _DEVICE_BLOCK
         shape = [1] * values.ndim
@@ -343,12 +342,12 @@ def _apply(
             coefs = [
                 w.to(weight_dtype).reshape(shape) for w in nonuniform_weight_columns(deriv, nodes)
             ]
-            sources = [src.narrow(d, lo + j, size) for j in offsets]
+            sources = [values.narrow(d, lo + j, size) for j in offsets]
             _combine(out.narrow(d, lo, size), sources, coefs)
     shape = [1] * values.ndim
     for start, local in ((0, range(half)), (n - points, range(points - half, points))):
         table_rows = _edge_weights(axis, deriv, start, local, points, weight_dtype)
-        sources = [src.narrow(d, start + j, 1) for j in range(points)]
+        sources = [values.narrow(d, start + j, 1) for j in range(points)]
         for i, row in zip(local, table_rows, strict=True):
             coefs = [c if isinstance(c, float) else c.reshape(shape) for c in row]
             _combine(out.narrow(d, start + i, 1), sources, coefs)
@@ -357,7 +356,7 @@ def _apply(
 
 def _prepare(
     values: Any, spacing: Any, dim: Any, edge_order: Any, accuracy: Any, deriv: int
-) -> tuple[torch.Tensor, Any, list[_Axis], int, int]:
+) -> tuple[torch.Tensor, Any, list[tuple[_Axis, torch.dtype]], int, int]:
     tensor, source = as_tensor(values, name="values")
     if tensor.ndim == 0:
         raise ArgumentValueError("values must have at least one dimension; got a scalar")
@@ -369,7 +368,12 @@ def _prepare(
         # The slope form validates its coordinates as it differences them.
         if axis.coords is not None and not _slope_form(tensor, axis, deriv, acc):
             _check_monotonic(axis.coords, axis.label, axis.dim)
-    return tensor, source, axes, edge, acc
+    # Result dtypes follow the input's dtype; integers are converted to floating point
+    # once here (not once per differentiated dimension).
+    plan = [(axis, _out_dtype(tensor, axis, numpy_rules=source.numpy)) for axis in axes]
+    if not is_inexact(tensor.dtype):
+        tensor = tensor.to(float_dtype(tensor.dtype, numpy_rules=source.numpy))
+    return tensor, source, plan, edge, acc
 
 
 def gradient(
@@ -436,13 +440,8 @@ def gradient(
     >>> gradient(np.array([1.0, 2.0, 4.0, 8.0]), spacing=[np.array([0.0, 1.0, 1.5, 3.5])])
     (array([1. , 3. , 3.6, 2. ]),)
     """
-    tensor, source, axes, edge, acc = _prepare(values, spacing, dim, edge_order, accuracy, 1)
-    return tuple(
-        source.wrap(
-            _apply(tensor, axis, 1, acc, edge, _out_dtype(tensor, axis, numpy_rules=source.numpy))
-        )
-        for axis in axes
-    )
+    tensor, source, plan, edge, acc = _prepare(values, spacing, dim, edge_order, accuracy, 1)
+    return tuple(source.wrap(_apply(tensor, axis, 1, acc, edge, dtype)) for axis, dtype in plan)
 
 
 def derivative(
@@ -489,10 +488,9 @@ def derivative(
     """
     deriv = check_int(order, "order", minimum=1)
     entry = spacing if _is_scalar(spacing) else [spacing]
-    tensor, source, axes, edge, acc = _prepare(values, entry, [dim], edge_order, accuracy, deriv)
-    axis = axes[0]
-    out_dtype = _out_dtype(tensor, axis, numpy_rules=source.numpy)
-    return source.wrap(_apply(tensor, axis, deriv, acc, edge, out_dtype))
+    tensor, source, plan, edge, acc = _prepare(values, entry, [dim], edge_order, accuracy, deriv)
+    ((axis, dtype),) = plan
+    return source.wrap(_apply(tensor, axis, deriv, acc, edge, dtype))
 
 
 def laplacian(
@@ -524,11 +522,8 @@ def laplacian(
     >>> laplacian(x[:, None] ** 2 + x[None, :] ** 2)[2, 2]
     np.float64(4.0)
     """
-    tensor, source, axes, edge, acc = _prepare(values, spacing, dim, edge_order, accuracy, 2)
-    terms = (
-        _apply(tensor, axis, 2, acc, edge, _out_dtype(tensor, axis, numpy_rules=source.numpy))
-        for axis in axes
-    )
+    tensor, source, plan, edge, acc = _prepare(values, spacing, dim, edge_order, accuracy, 2)
+    terms = (_apply(tensor, axis, 2, acc, edge, dtype) for axis, dtype in plan)
     total = next(terms)
     for term in terms:
         total = total.add_(term) if term.dtype == total.dtype else total + term

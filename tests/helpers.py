@@ -36,3 +36,16 @@ def rosen_t(points):
     """Extended Rosenbrock on a (k, n) batch of points."""
     a, b = points[:, :-1], points[:, 1:]
     return (100 * (b - a**2) ** 2 + (1 - a) ** 2).sum(1)
+
+
+def rosen_column(points):
+    """Extended Rosenbrock as an ``evaluate`` wants it: ``(k, n)`` -> ``(k, 1)``."""
+    return rosen_t(points)[:, None]
+
+
+def rosen_grad(x):
+    """The analytic gradient of extended Rosenbrock at one point ``(n,)``."""
+    g = torch.zeros_like(x)
+    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
+    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
+    return g

@@ -7,7 +7,8 @@ import torch
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds, default_step, magnitude
 from fdopt.estimators.noise import auto_step, ecnoise
-from tests.helpers import Recorder
+from tests.helpers import Recorder, rosen_grad
+from tests.helpers import rosen_column as rosen
 
 UNIFORM_STD = 1 / math.sqrt(3)  # of the pseudo-noise below, uniform on [-1, 1)
 
@@ -26,17 +27,6 @@ def pseudo_noise(X):
     h *= np.uint64(0x94D049BB133111EB)
     h ^= h >> np.uint64(32)
     return torch.from_numpy((h >> np.uint64(11)).astype(np.float64) * 2.0**-52 - 1.0)
-
-
-def rosen(X):
-    return (100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2).sum(1, keepdim=True)
-
-
-def rosen_grad(x):
-    g = torch.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
 
 
 def noisy_rosen(X, relative=1e-8):

@@ -9,20 +9,10 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.richardson import default_richardson_step, richardson
 from fdopt.settings import RichardsonSettings
-from tests.helpers import Recorder, rosen_t
+from tests.helpers import Recorder, rosen_grad, rosen_t
+from tests.helpers import rosen_column as rosen
 
 DEFAULT = RichardsonSettings()
-
-
-def rosen(X):
-    return (100.0 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2).sum(1, keepdim=True)
-
-
-def rosen_grad(x):
-    g = torch.zeros_like(x)
-    g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    g[1:] += 200 * (x[1:] - x[:-1] ** 2)
-    return g
 
 
 def smooth(X):
