@@ -1,16 +1,12 @@
-"""Validated settings models: the conventions every fdopt component follows.
-
-Every model derives from :class:`Settings`: pydantic v2, unknown fields rejected,
-values validated (ranges included) when the model is built, and frozen, so a run
-configured once cannot drift. Later components (estimators, optimizers, the run
-config) add their models here.
-"""
+"""Settings of the black-box derivative estimators, one model per method."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from fdopt.settings._base import PositiveFloat, PositiveInt, Settings
 
 __all__ = [
     "BackwardSettings",
@@ -18,66 +14,12 @@ __all__ = [
     "CentralSettings",
     "ComplexSettings",
     "EstimatorSettings",
-    "EvaluationSettings",
     "ForwardSettings",
-    "GridSettings",
     "HessianSettings",
     "RichardsonSettings",
-    "Settings",
     "SmoothingSettings",
     "SpsaSettings",
 ]
-
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
-
-class Settings(BaseModel):
-    """Base of every settings model: strict, validated and immutable."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        validate_default=True,
-        strict=False,
-        use_attribute_docstrings=True,
-    )
-
-
-class GridSettings(Settings):
-    """Options of :func:`fdopt.gradient` on sampled grids.
-
-    Examples
-    --------
-    >>> GridSettings(accuracy=4).accuracy
-    4
-    """
-
-    accuracy: Literal[2, 4, 6, 8] = 2
-    """Order of accuracy of the interior (and, above 2, boundary) stencils."""
-
-    edge_order: Literal[1, 2] = 1
-    """Order of the one-sided boundary stencils when ``accuracy`` is 2."""
-
-
-class EvaluationSettings(Settings):
-    """How the user's function is called (see :mod:`fdopt.evaluation`).
-
-    ``workers`` here is the number of worker processes; the Python API also accepts a
-    map-like callable or a ``concurrent.futures.Executor`` directly.
-    """
-
-    vectorized: bool = False
-    """The function takes a ``(k, n)`` batch of points and returns ``(k,)`` or ``(k, m)``."""
-
-    batch_size: Annotated[int, Field(ge=1)] | None = None
-    """Most points per call of a vectorized function; None: whole batches on a GPU,
-    cache-sized chunks on a CPU (small stencils are always one call)."""
-
-    maxfev: Annotated[int, Field(ge=1)] | None = None
-    """Hard budget of function evaluations, counted point by point."""
-
-    workers: Annotated[int, Field(ge=1)] | None = None
-    """Evaluate points in a pool of this many processes."""
 
 
 class _StencilSettings(Settings):
@@ -142,7 +84,7 @@ class SpsaSettings(Settings):
     method: Literal["spsa"] = "spsa"
     step: PositiveFloat | None = None
     """Perturbation size, relative to ``max(1, |x|_inf)``; None: a default."""
-    samples: Annotated[int, Field(ge=1)] = 1
+    samples: PositiveInt = 1
     """Number of random directions averaged."""
     seed: int | None = None
     """Seed of the torch generator; same seed, same estimate."""
@@ -154,7 +96,7 @@ class SmoothingSettings(Settings):
     method: Literal["smoothing"] = "smoothing"
     step: PositiveFloat | None = None
     """Smoothing radius sigma, relative to ``max(1, |x|_inf)``; None: a default."""
-    samples: Annotated[int, Field(ge=1)] = 1
+    samples: PositiveInt = 1
     """Number of random directions averaged."""
     antithetic: bool = True
     """Evaluate at ``x - sigma u`` too (two-sided differences, lower variance)."""
