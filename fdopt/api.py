@@ -8,17 +8,16 @@ torch out on its device).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 
-from fdopt._tensor import Source, as_tensor
-from fdopt.errors import ArgumentTypeError, ArgumentValueError, FunctionOutputError
-from fdopt.estimators import ESTIMATORS, Bounds, Estimate
+from fdopt import _arguments
+from fdopt._tensor import Source
+from fdopt.errors import ArgumentValueError, FunctionOutputError
+from fdopt.estimators import ESTIMATORS, Estimate
 from fdopt.estimators import hessian as _hessian
 from fdopt.evaluation import Evaluator, Workers
 from fdopt.settings import HessianSettings, Settings
@@ -49,68 +48,6 @@ class EstimateInfo:
     error: Any = None
     step: Any = None
     noise: Any = None
-
-
-def _point(x: Any) -> tuple[torch.Tensor, Source, tuple[int, ...]]:
-    tensor, source = as_tensor(x, name="x")
-    if tensor.is_complex():
-        raise ArgumentTypeError("x must be real; got a complex array")
-    if tensor.ndim > 1:
-        raise ArgumentValueError(f"x must be a scalar or 1-D; got shape {tuple(tensor.shape)}")
-    if not tensor.is_floating_point():
-        tensor = tensor.to(torch.float64)
-    flat = tensor.reshape(-1)
-    if not bool(torch.isfinite(flat).all()):
-        i = int((~torch.isfinite(flat)).nonzero()[0, 0])
-        raise ArgumentValueError(f"x must be finite; x[{i}] = {float(flat[i])}")
-    return flat.clone(), source, tuple(tensor.shape)
-
-
-def _bound_pairs(bounds: Any, n: int) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # scipy.optimize.Bounds
-        return (
-            np.broadcast_to(np.asarray(bounds.lb, dtype=np.float64), (n,)),
-            np.broadcast_to(np.asarray(bounds.ub, dtype=np.float64), (n,)),
-        )
-    try:
-        pairs = list(bounds)
-        if n == 1 and len(pairs) == 2 and all(p is None or np.ndim(p) == 0 for p in pairs):
-            pairs = [tuple(pairs)]  # a single (lo, hi) for a scalar x
-        lower = [-np.inf if lo is None else float(lo) for lo, _ in pairs]
-        upper = [np.inf if hi is None else float(hi) for _, hi in pairs]
-    except (TypeError, ValueError) as exc:
-        raise ArgumentTypeError(
-            "bounds must be a sequence of (lo, hi) pairs, one per coordinate (None for no "
-            f"bound), or a scipy.optimize.Bounds; got {bounds!r}"
-        ) from exc
-    if len(pairs) != n:
-        raise ArgumentValueError(
-            f"bounds has {len(pairs)} (lo, hi) pairs but x has {n} coordinates"
-        )
-    return np.asarray(lower), np.asarray(upper)
-
-
-def _bounds(bounds: Any, x: torch.Tensor) -> Bounds | None:
-    """Parse ``bounds`` and check them and ``x`` against each other."""
-    if bounds is None:
-        return None
-    lower, upper = _bound_pairs(bounds, x.shape[0])
-    bad = np.flatnonzero(~(lower <= upper))  # also catches NaN
-    if bad.size:
-        i = int(bad[0])
-        raise ArgumentValueError(
-            f"bounds: the lower bound {lower[i]} must not exceed the upper bound {upper[i]} "
-            f"(coordinate {i})"
-        )
-    host = x.detach().cpu().double().numpy()
-    outside = np.flatnonzero((host < lower) | (host > upper))
-    if outside.size:
-        i = int(outside[0])
-        raise ArgumentValueError(
-            f"x[{i}] = {host[i]} lies outside its bounds [{lower[i]}, {upper[i]}]"
-        )
-    as_x = functools.partial(torch.as_tensor, dtype=x.dtype, device=x.device)
-    return Bounds(as_x(np.array(lower)), as_x(np.array(upper)))
 
 
 def _info(estimate: Estimate, source: Source) -> EstimateInfo:
@@ -147,7 +84,7 @@ def _run(
     settings: dict[str, Any],
     hessian: bool = False,
 ) -> tuple[Estimate, Source, tuple[int, ...], bool | None]:
-    point, source, shape = _point(x)
+    x0, source, shape = _arguments.point(x)
     options: dict[str, Any] = {"method": method, **settings}
     if step is not None:
         options["step"] = step
@@ -161,7 +98,7 @@ def _run(
             )
         model = ESTIMATORS[method].settings.model_validate(options)
         estimator = ESTIMATORS[method].estimate
-    box = _bounds(bounds, point)
+    box = _arguments.box(bounds, x0)
     with Evaluator(
         fun,
         source=source,
@@ -172,7 +109,7 @@ def _run(
         maxfev=maxfev,
         point_shape=shape,
     ) as evaluator:
-        estimate = estimator(evaluator, point, model, bounds=box, f0=None)
+        estimate = estimator(evaluator, x0, model, bounds=box, f0=None)
     return estimate, source, shape, evaluator.scalar
 
 

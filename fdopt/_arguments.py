@@ -1,0 +1,91 @@
+"""Validation of the arguments shared by the public functions: points and bounds.
+
+Every check runs before the first evaluation of the user's function and raises an
+error that names the argument and the offending value.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import torch
+
+from fdopt._tensor import Source, as_tensor
+from fdopt.errors import ArgumentTypeError, ArgumentValueError
+from fdopt.estimators import Bounds
+
+__all__ = ["box", "point"]
+
+
+def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...]]:
+    """Check a point: real, finite, a scalar or 1-D.
+
+    Returns
+    -------
+    tuple
+        A flat floating-point copy, the :class:`~fdopt._tensor.Source` of ``x``, and its
+        original shape.
+    """
+    tensor, source = as_tensor(x, name=name)
+    if tensor.is_complex():
+        raise ArgumentTypeError(f"{name} must be real; got a complex array")
+    if tensor.ndim > 1:
+        raise ArgumentValueError(f"{name} must be a scalar or 1-D; got shape {tuple(tensor.shape)}")
+    if not tensor.is_floating_point():
+        tensor = tensor.to(torch.float64)
+    flat = tensor.reshape(-1)
+    if not bool(torch.isfinite(flat).all()):
+        i = int((~torch.isfinite(flat)).nonzero()[0, 0])
+        raise ArgumentValueError(f"{name} must be finite; {name}[{i}] = {float(flat[i])}")
+    return flat.clone(), source, tuple(tensor.shape)
+
+
+def _bound_pairs(
+    bounds: Any, n: int, name: str
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):  # scipy.optimize.Bounds
+        return (
+            np.broadcast_to(np.asarray(bounds.lb, dtype=np.float64), (n,)),
+            np.broadcast_to(np.asarray(bounds.ub, dtype=np.float64), (n,)),
+        )
+    try:
+        pairs = list(bounds)
+        if n == 1 and len(pairs) == 2 and all(p is None or np.ndim(p) == 0 for p in pairs):
+            pairs = [tuple(pairs)]  # a single (lo, hi) for a scalar x
+        lower = [-np.inf if lo is None else float(lo) for lo, _ in pairs]
+        upper = [np.inf if hi is None else float(hi) for _, hi in pairs]
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(
+            "bounds must be a sequence of (lo, hi) pairs, one per coordinate (None for no "
+            f"bound), or a scipy.optimize.Bounds; got {bounds!r}"
+        ) from exc
+    if len(pairs) != n:
+        raise ArgumentValueError(
+            f"bounds has {len(pairs)} (lo, hi) pairs but {name} has {n} coordinates"
+        )
+    return np.asarray(lower), np.asarray(upper)
+
+
+def box(bounds: Any, x: torch.Tensor, name: str = "x") -> Bounds | None:
+    """Parse ``bounds`` and check them and ``x`` against each other."""
+    if bounds is None:
+        return None
+    lower, upper = _bound_pairs(bounds, x.shape[0], name)
+    bad = np.flatnonzero(~(lower <= upper))  # also catches NaN
+    if bad.size:
+        i = int(bad[0])
+        raise ArgumentValueError(
+            f"bounds: the lower bound {lower[i]} must not exceed the upper bound {upper[i]} "
+            f"(coordinate {i})"
+        )
+    host = x.detach().cpu().double().numpy()
+    outside = np.flatnonzero((host < lower) | (host > upper))
+    if outside.size:
+        i = int(outside[0])
+        raise ArgumentValueError(
+            f"{name}[{i}] = {host[i]} lies outside its bounds [{lower[i]}, {upper[i]}]"
+        )
+    as_x = functools.partial(torch.as_tensor, dtype=x.dtype, device=x.device)
+    return Bounds(as_x(np.array(lower)), as_x(np.array(upper)))

@@ -1,0 +1,195 @@
+"""First-order update rules: pure tensor math, state in, state out.
+
+Each factory takes its settings model and returns a :class:`~fdopt.optimizers.Rule`.
+``update(g, state, x, lr)`` returns ``(delta, new_state)`` with ``x_new = x + delta``;
+the step size ``lr`` is given per call, so a schedule, a line search or a backtrack is
+the caller's business and composes with every rule.
+
+References
+----------
+.. [1] B. T. Polyak, "Some methods of speeding up the convergence of iteration
+   methods", USSR Comp. Math. and Math. Phys. 4(5), 1964 (heavy ball).
+.. [2] Y. Nesterov, "A method for solving the convex programming problem with
+   convergence rate O(1/k^2)", Soviet Math. Dokl. 27, 1983.
+.. [3] D. P. Kingma and J. Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+.. [4] S. J. Reddi, S. Kale and S. Kumar, "On the convergence of Adam and beyond",
+   ICLR 2018 (AMSGrad).
+.. [5] I. Loshchilov and F. Hutter, "Decoupled weight decay regularization", ICLR 2019.
+.. [6] J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods", JMLR 12, 2011.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from fdopt.optimizers._base import Rule
+from fdopt.settings import (
+    AdagradSettings,
+    AdamSettings,
+    GdSettings,
+    MomentumSettings,
+    NesterovSettings,
+    RmspropSettings,
+    SpsaOptimizerSettings,
+)
+
+__all__ = ["adagrad", "adam", "gd", "momentum", "nesterov", "rmsprop", "spsa"]
+
+
+class Empty(NamedTuple):
+    """The state of a rule without memory."""
+
+
+class Velocity(NamedTuple):
+    """Momentum buffer ``v``."""
+
+    velocity: torch.Tensor
+
+
+class Moments(NamedTuple):
+    """Adam's state: step count, first and second moments, running max of the second."""
+
+    steps: torch.Tensor
+    first: torch.Tensor
+    second: torch.Tensor
+    max_second: torch.Tensor
+
+
+class Accumulator(NamedTuple):
+    """A running (RMSProp) or total (AdaGrad) sum of squared gradients."""
+
+    squares: torch.Tensor
+
+
+def _descent(settings: GdSettings | SpsaOptimizerSettings) -> Rule:
+    def init(x: torch.Tensor) -> Empty:
+        return Empty()
+
+    def update(
+        g: torch.Tensor, state: Empty, x: torch.Tensor, lr: float
+    ) -> tuple[torch.Tensor, Empty]:
+        return -lr * g, state
+
+    return Rule(init, update)
+
+
+def gd(settings: GdSettings) -> Rule:
+    """Gradient descent: ``x <- x - lr g``.
+
+    The Armijo line search (``line_search=True``) is run by the loop, which calls
+    ``update`` with shrinking ``lr``.
+
+    Examples
+    --------
+    >>> rule = gd(GdSettings())
+    >>> rule.update(torch.tensor([2.0]), rule.init(torch.zeros(1)), torch.zeros(1), 0.5)[0]
+    tensor([-1.])
+    """
+    return _descent(settings)
+
+
+def spsa(settings: SpsaOptimizerSettings) -> Rule:
+    """SPSA's step ``x <- x - a_k g_k``: descent along the perturbation estimate.
+
+    The gains ``a_k`` and perturbations ``c_k`` come from
+    :func:`fdopt.optimizers.schedules.spsa_gains`.
+    """
+    return _descent(settings)
+
+
+def _heavy_ball(beta: float, lookahead: bool) -> Rule:
+    def init(x: torch.Tensor) -> Velocity:
+        return Velocity(torch.zeros_like(x))
+
+    def update(
+        g: torch.Tensor, state: Velocity, x: torch.Tensor, lr: float
+    ) -> tuple[torch.Tensor, Velocity]:
+        velocity = beta * state.velocity + g
+        direction = g + beta * velocity if lookahead else velocity
+        return -lr * direction, Velocity(velocity)
+
+    return Rule(init, update)
+
+
+def momentum(settings: MomentumSettings) -> Rule:
+    """Heavy ball [1]_: ``v <- momentum v + g``, ``x <- x - lr v``.
+
+    Examples
+    --------
+    >>> rule = momentum(MomentumSettings(momentum=0.5))
+    >>> x, g = torch.zeros(1), torch.ones(1)
+    >>> delta, state = rule.update(g, rule.init(x), x, 1.0)
+    >>> rule.update(g, state, x + delta, 1.0)[0]
+    tensor([-1.5000])
+    """
+    return _heavy_ball(settings.momentum, lookahead=False)
+
+
+def nesterov(settings: NesterovSettings) -> Rule:
+    """Nesterov momentum [2]_: ``v <- momentum v + g``, ``x <- x - lr (g + momentum v)``."""
+    return _heavy_ball(settings.momentum, lookahead=True)
+
+
+def adam(settings: AdamSettings) -> Rule:
+    """Adam [3]_, with AMSGrad [4]_ and decoupled weight decay [5]_ as options.
+
+    ``m <- b1 m + (1 - b1) g``, ``s <- b2 s + (1 - b2) g^2``, ``t <- t + 1``,
+    ``x <- x - lr (m / (1 - b1^t)) / (sqrt(s' / (1 - b2^t)) + eps) - lr wd x``, where
+    ``s'`` is ``s`` or (AMSGrad) the running maximum of ``s``.
+
+    Examples
+    --------
+    >>> rule = adam(AdamSettings())
+    >>> x = torch.zeros(2)
+    >>> rule.update(torch.tensor([3.0, -0.5]), rule.init(x), x, 0.1)[0]
+    tensor([-0.1000,  0.1000])
+    """
+    b1, b2, eps = settings.beta1, settings.beta2, settings.eps
+    amsgrad, decay = settings.amsgrad, settings.weight_decay
+
+    def init(x: torch.Tensor) -> Moments:
+        zeros = torch.zeros_like(x)
+        return Moments(torch.zeros((), dtype=x.dtype, device=x.device), zeros, zeros, zeros)
+
+    def update(
+        g: torch.Tensor, state: Moments, x: torch.Tensor, lr: float
+    ) -> tuple[torch.Tensor, Moments]:
+        steps = state.steps + 1
+        first = b1 * state.first + (1 - b1) * g
+        second = b2 * state.second + (1 - b2) * g * g
+        max_second = torch.maximum(state.max_second, second) if amsgrad else state.max_second
+        denominator = ((max_second if amsgrad else second) / (1 - b2**steps)).sqrt() + eps
+        delta = -lr * (first / (1 - b1**steps)) / denominator
+        if decay:
+            delta = delta - lr * decay * x
+        return delta, Moments(steps, first, second, max_second)
+
+    return Rule(init, update)
+
+
+def _scaled_by_squares(decay: float | None, eps: float) -> Rule:
+    def init(x: torch.Tensor) -> Accumulator:
+        return Accumulator(torch.zeros_like(x))
+
+    def update(
+        g: torch.Tensor, state: Accumulator, x: torch.Tensor, lr: float
+    ) -> tuple[torch.Tensor, Accumulator]:
+        if decay is None:
+            squares = state.squares + g * g
+        else:
+            squares = decay * state.squares + (1 - decay) * g * g
+        return -lr * g / (squares.sqrt() + eps), Accumulator(squares)
+
+    return Rule(init, update)
+
+
+def rmsprop(settings: RmspropSettings) -> Rule:
+    """RMSProp: ``s <- alpha s + (1 - alpha) g^2``, ``x <- x - lr g / (sqrt(s) + eps)``."""
+    return _scaled_by_squares(settings.alpha, settings.eps)
+
+
+def adagrad(settings: AdagradSettings) -> Rule:
+    """AdaGrad [6]_: ``s <- s + g^2``, ``x <- x - lr g / (sqrt(s) + eps)``."""
+    return _scaled_by_squares(None, settings.eps)
