@@ -14,13 +14,11 @@ from typing import Any
 
 import torch
 
-from fdopt import _arguments
+from fdopt._estimate import run_estimator
 from fdopt._tensor import Source
-from fdopt.errors import ArgumentValueError, FunctionOutputError
-from fdopt.estimators import ESTIMATORS, Estimate
-from fdopt.estimators import hessian as _hessian
-from fdopt.evaluation import Evaluator, Workers
-from fdopt.settings import HessianSettings, Settings
+from fdopt.errors import FunctionOutputError
+from fdopt.estimators import Estimate
+from fdopt.evaluation import Workers
 
 __all__ = ["EstimateInfo", "grad", "hessian", "jacobian"]
 
@@ -67,50 +65,6 @@ def _finish(value: torch.Tensor, estimate: Estimate, source: Source, full_output
     """Return ``value`` in the caller's kind, with its :class:`EstimateInfo` if asked."""
     wrapped = source.wrap(value)
     return (wrapped, _info(estimate, source)) if full_output else wrapped
-
-
-def _run(
-    fun: Callable[..., Any],
-    x: Any,
-    *,
-    method: str,
-    step: float | str | None,
-    args: Sequence[Any],
-    bounds: Any,
-    vectorized: bool,
-    workers: Workers,
-    batch_size: int | None,
-    maxfev: int | None,
-    settings: dict[str, Any],
-    hessian: bool = False,
-) -> tuple[Estimate, Source, tuple[int, ...], bool | None]:
-    x0, source, shape = _arguments.point(x)
-    options: dict[str, Any] = {"method": method, **settings}
-    if step is not None:
-        options["step"] = step
-    if hessian:
-        model: Settings = HessianSettings.model_validate(options)
-        estimator: Callable[..., Estimate] = _hessian
-    else:
-        if method not in ESTIMATORS:
-            raise ArgumentValueError(
-                f"method must be one of {', '.join(map(repr, ESTIMATORS))}; got {method!r}"
-            )
-        model = ESTIMATORS[method].settings.model_validate(options)
-        estimator = ESTIMATORS[method].estimate
-    box = _arguments.box(bounds, x0)
-    with Evaluator(
-        fun,
-        source=source,
-        args=args,
-        vectorized=vectorized,
-        workers=workers,
-        batch_size=batch_size,
-        maxfev=maxfev,
-        point_shape=shape,
-    ) as evaluator:
-        estimate = estimator(evaluator, x0, model, bounds=box, f0=None)
-    return estimate, source, shape, evaluator.scalar
 
 
 def grad(
@@ -187,7 +141,7 @@ def grad(
     >>> np.allclose(g, [2.0, -4.0])
     True
     """
-    estimate, source, shape, scalar = _run(
+    estimate, source, shape, scalar = run_estimator(
         fun,
         x,
         method=method,
@@ -236,7 +190,7 @@ def jacobian(
     >>> np.allclose(J, [[3.0, 2.0], [1.0, 1.0]])
     True
     """
-    estimate, source, _, _ = _run(
+    estimate, source, _, _ = run_estimator(
         fun,
         x,
         method=method,
@@ -279,7 +233,7 @@ def hessian(
     >>> np.allclose(H, [[4.0, 2.0], [2.0, 0.0]], atol=1e-6)
     True
     """
-    estimate, source, _, _ = _run(
+    estimate, source, _, _ = run_estimator(
         fun,
         x,
         method=method,

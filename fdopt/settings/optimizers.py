@@ -20,6 +20,7 @@ __all__ = [
     "NesterovSettings",
     "OptimizerSettings",
     "RmspropSettings",
+    "RuleSettings",
     "Schedule",
     "SpsaOptimizerSettings",
     "StepSchedule",
@@ -82,7 +83,9 @@ Schedule = Annotated[
 """Any step-size schedule, chosen by ``kind`` (a bare string ``"cosine"`` works too)."""
 
 
-class _RuleSettings(Settings):
+class RuleSettings(Settings):
+    """What every gradient rule has: a step size, its calibration and a schedule."""
+
     lr: PositiveFloat | Literal["auto"] = "auto"
     """Step size (learning rate); "auto": chosen so that the first step moves the point
     by ``first_step`` times its scale, from the first estimated gradient."""
@@ -97,7 +100,7 @@ class _RuleSettings(Settings):
         return {"kind": value} if isinstance(value, str) else value
 
 
-class GdSettings(_RuleSettings):
+class GdSettings(RuleSettings):
     """Gradient descent ``x <- x - lr_k g``, by default with Armijo backtracking."""
 
     method: Literal["gd"] = "gd"
@@ -110,7 +113,7 @@ class GdSettings(_RuleSettings):
     """Factor applied to the trial step at each backtrack."""
 
 
-class MomentumSettings(_RuleSettings):
+class MomentumSettings(RuleSettings):
     """Heavy ball: ``v <- momentum v + g``, ``x <- x - lr_k v``."""
 
     method: Literal["momentum"] = "momentum"
@@ -118,7 +121,7 @@ class MomentumSettings(_RuleSettings):
     """Momentum coefficient."""
 
 
-class NesterovSettings(_RuleSettings):
+class NesterovSettings(RuleSettings):
     """Nesterov momentum: ``v <- momentum v + g``, ``x <- x - lr_k (g + momentum v)``."""
 
     method: Literal["nesterov"] = "nesterov"
@@ -126,7 +129,7 @@ class NesterovSettings(_RuleSettings):
     """Momentum coefficient."""
 
 
-class AdamSettings(_RuleSettings):
+class AdamSettings(RuleSettings):
     """Adam (Kingma & Ba 2015), optionally AMSGrad and decoupled weight decay (AdamW)."""
 
     method: Literal["adam"] = "adam"
@@ -142,7 +145,7 @@ class AdamSettings(_RuleSettings):
     """Decoupled weight decay: ``x <- x - lr_k weight_decay x`` (Loshchilov & Hutter 2019)."""
 
 
-class RmspropSettings(_RuleSettings):
+class RmspropSettings(RuleSettings):
     """RMSProp: ``s <- alpha s + (1 - alpha) g^2``, ``x <- x - lr_k g / (sqrt(s) + eps)``."""
 
     method: Literal["rmsprop"] = "rmsprop"
@@ -152,7 +155,7 @@ class RmspropSettings(_RuleSettings):
     """Added to the root of the average."""
 
 
-class AdagradSettings(_RuleSettings):
+class AdagradSettings(RuleSettings):
     """AdaGrad: ``s <- s + g^2``, ``x <- x - lr_k g / (sqrt(s) + eps)``."""
 
     method: Literal["adagrad"] = "adagrad"

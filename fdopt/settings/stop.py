@@ -24,8 +24,8 @@ class StopSettings(Settings):
     gtol: NonNegativeFloat = 1e-6
     """Converged when the inf-norm of the estimated gradient is at most this."""
     ftol: NonNegativeFloat = 1e-12
-    """Converged when the best ``f`` improved by at most ``ftol * max(1, |f|)`` over the
-    last ``patience`` iterations."""
+    """Converged when ``f`` at the iterates varied by at most ``ftol * max(1, |f|)`` over
+    the last ``patience`` iterations."""
     xtol: NonNegativeFloat = 1e-12
     """Converged when the iterate moved by at most ``xtol * max(1, |x|_inf)`` (inf-norm)
     over the last ``patience`` iterations."""

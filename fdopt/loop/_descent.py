@@ -1,0 +1,119 @@
+"""The iteration of the gradient rules: estimate -> update -> project -> stop? -> observe.
+
+Every proposed step is evaluated before it is accepted: a step to a point where ``f`` or
+its gradient is not finite (or, with a line search, that fails the Armijo test) is
+rejected and retried with half the step size; a step accepted at once lets the step
+size grow back (up to ``lr`` without a line search).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from fdopt.loop._options import Options
+from fdopt.loop._problem import Problem
+from fdopt.loop._run import Run, Status
+from fdopt.optimizers import OPTIMIZERS, schedule
+from fdopt.settings import GdSettings, RuleSettings
+
+__all__ = ["descend", "first_lr", "projected_norm"]
+
+Observer = Callable[[Run], bool]
+
+
+def _finite(g: torch.Tensor) -> bool:
+    return bool(torch.isfinite(g).all())
+
+
+def _tiny(x: torch.Tensor) -> float:
+    """Return the step length below which ``x`` does not change (rounding level)."""
+    return 4 * torch.finfo(x.dtype).eps * max(1.0, float(x.abs().max()))
+
+
+def projected_norm(problem: Problem, x: torch.Tensor, g: torch.Tensor) -> float:
+    """Return ``|x - P(x - g)|_inf``, the projected gradient's norm (``|g|_inf`` unbounded)."""
+    if problem.bounds is None:
+        return float(g.abs().max())
+    return float((x - problem.project(x - g)).abs().max())
+
+
+def first_lr(delta: torch.Tensor, x: torch.Tensor, first_step: float) -> float:
+    """``lr="auto"``: the step size that moves ``x`` by ``first_step * max(1, |x|_inf)``.
+
+    ``delta`` is the rule's step at ``lr = 1``.
+    """
+    size = float(delta.abs().max()) if delta.numel() else 0.0
+    target = first_step * max(1.0, float(x.abs().max()) if x.numel() else 0.0)
+    return target / size if size > 0 and math.isfinite(size) else target
+
+
+def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> None:
+    """Iterate a gradient rule from ``run.x`` until a stopping test ends ``run``."""
+    settings = options.optimizer
+    if not isinstance(settings, RuleSettings):
+        raise TypeError(f"descend runs gradient rules; got {type(settings).__name__}")
+    rule = OPTIMIZERS[options.method].rule(settings)
+    factor = schedule(settings.schedule)
+    line_search = isinstance(settings, GdSettings) and settings.line_search
+    shrink = settings.shrink if isinstance(settings, GdSettings) else 0.5
+    c1 = settings.c1 if isinstance(settings, GdSettings) else 0.0
+    stop = options.stop
+
+    x = run.x
+    f = problem.value(x)
+    problem.sync(run)
+    run.fun = f
+    if not math.isfinite(f):
+        return run.end(Status.NONFINITE, f"f(x0) = {f}")
+    g = problem.gradient(x, f)
+    run.njev += 1
+    problem.sync(run)
+    run.jac = g
+    if not _finite(g):
+        return run.end(Status.NONFINITE, "the gradient estimate at x0 is not finite")
+    state = rule.init(x)
+    lr = None if settings.lr == "auto" else float(settings.lr)
+    scale = 1.0
+    for k in range(stop.maxiter):
+        if projected_norm(problem, x, g) <= stop.gtol:
+            return run.end(Status.GTOL)
+        if run.out_of_time(stop):
+            return run.end(Status.MAX_TIME)
+        if lr is None:
+            lr = first_lr(rule.update(g, state, x, 1.0)[0], x, settings.first_step)
+        rejected, nonfinite = 0, ""
+        while True:
+            t = lr * factor(k) * scale
+            delta, new_state = rule.update(g, state, x, t)
+            x_new = problem.project(x + delta)
+            step = x_new - x
+            if float(step.abs().max()) <= _tiny(x):
+                if nonfinite:
+                    return run.end(Status.NONFINITE, nonfinite)
+                return run.end(Status.NO_PROGRESS)
+            f_new = problem.value(x_new)
+            problem.sync(run)
+            if not math.isfinite(f_new):
+                nonfinite = f"f = {f_new} at every step tried from the last iterate"
+            elif not line_search or f_new <= f + c1 * float(g @ step):
+                g_new = problem.gradient(x_new, f_new)
+                run.njev += 1
+                problem.sync(run)
+                if _finite(g_new):
+                    break
+                nonfinite = "non-finite gradient estimates at every step tried"
+            rejected += 1
+            scale *= shrink
+        if rejected == 0:
+            scale = scale / shrink if line_search else min(1.0, scale / shrink)
+        x, f, g, state = x_new, f_new, g_new, new_state
+        run.x, run.fun, run.jac = x, f, g
+        converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)
+        if converged is not None:
+            return run.end(converged)
+        if observe(run):
+            return run.end(Status.CALLBACK)
+    return run.end(Status.MAXITER)

@@ -1,0 +1,113 @@
+"""What the iteration needs of the problem: values, gradients, the box, the budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from fdopt._tensor import Source
+from fdopt.errors import EvaluationError, FunctionOutputError
+from fdopt.estimators import ESTIMATORS, Bounds
+from fdopt.evaluation import Evaluator
+from fdopt.loop._run import Run
+from fdopt.settings import EstimatorSettings
+
+__all__ = ["Problem"]
+
+
+@dataclass
+class Problem:
+    """The objective as the loop sees it: every evaluation goes through ``evaluator``.
+
+    Attributes
+    ----------
+    evaluator : Evaluator
+        Counts, batches, enforces the budget and keeps the best point.
+    bounds : Bounds or None
+        The box; iterates are projected onto it and stencils stay inside it.
+    estimator : Settings or None
+        Settings of the gradient estimator (None: ``jac`` is the user's).
+    jac : callable or None
+        The user's gradient function ``jac(x, *args)``.
+    source : Source
+        The kind of the user's ``x0``: points reach ``jac`` in that kind.
+    shape : tuple of int
+        The shape of the user's ``x0``.
+    args : tuple
+        Extra arguments of ``fun`` and ``jac``.
+    """
+
+    evaluator: Evaluator
+    bounds: Bounds | None
+    estimator: EstimatorSettings | None
+    jac: Callable[..., Any] | None
+    source: Source
+    shape: tuple[int, ...]
+    args: Sequence[Any] = ()
+
+    def value(self, x: torch.Tensor) -> float:
+        """``f(x)`` (one evaluation); may be NaN or infinite."""
+        values = self.evaluator(x[None])
+        if self.evaluator.scalar is False:
+            raise FunctionOutputError(
+                f"minimize needs a scalar function; fun returns {values.shape[1]} values",
+                x=self.source.wrap(x.clone()),
+            )
+        return float(values[0, 0])
+
+    def gradient(
+        self,
+        x: torch.Tensor,
+        f: float | None,
+        settings: EstimatorSettings | None = None,
+        **extra: Any,
+    ) -> torch.Tensor:
+        """Estimate (or call the user's) gradient at ``x``; ``f`` is ``f(x)`` when known.
+
+        ``settings`` replaces the estimator's settings (SPSA's per-iteration step) and
+        ``extra`` goes to the estimator (a ``generator``).
+        """
+        if self.jac is not None:
+            return self._user_gradient(self.jac, x)
+        chosen = settings or self.estimator
+        assert chosen is not None  # parse_options sets one of jac and estimator
+        method = ESTIMATORS[chosen.method]
+        f0 = None if f is None else torch.tensor([f], dtype=x.dtype, device=x.device)
+        estimate = method.estimate(self.evaluator, x, chosen, bounds=self.bounds, f0=f0, **extra)
+        return estimate.value[0]
+
+    def _user_gradient(self, jac: Callable[..., Any], x: torch.Tensor) -> torch.Tensor:
+        point = self.source.wrap(x.clone().reshape(self.shape))
+        try:
+            value = jac(point, *self.args)
+        except Exception as error:
+            raise EvaluationError(
+                f"jac raised {type(error).__name__} at x = {point}: {error}", x=point
+            ) from error
+        try:
+            g = torch.as_tensor(value, device=x.device).to(x.dtype).reshape(-1)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise FunctionOutputError(
+                f"jac must return an array of {x.numel()} numbers; got {type(value).__name__}",
+                x=point,
+            ) from error
+        if g.numel() != x.numel():
+            raise FunctionOutputError(
+                f"jac must return {x.numel()} values (the shape of x0); got {g.numel()}", x=point
+            )
+        return g
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the point of the box nearest to ``x``."""
+        if self.bounds is None:
+            return x
+        return torch.minimum(torch.maximum(x, self.bounds.lower), self.bounds.upper)
+
+    def sync(self, run: Run) -> None:
+        """Copy the evaluator's counts and best point into ``run``."""
+        run.nfev = self.evaluator.nfev
+        if self.evaluator.best_f is not None:
+            run.best_x, run.best_fun = self.evaluator.best_x, float(self.evaluator.best_f)
