@@ -6,12 +6,17 @@ The public API is described in ``DESIGN.md``; what exists today:
   higher-order stencils and strict input checks (more in :mod:`fdopt.grid`).
 - :func:`grad`, :func:`jacobian`, :func:`hessian` — black-box derivatives of a
   function by finite differences, complex step, Richardson, SPSA or smoothing.
+- :func:`minimize` — first-order methods (gd, momentum, nesterov, adam, rmsprop,
+  adagrad, spsa) on estimated gradients, returning ``scipy.optimize.OptimizeResult``;
+  :func:`method` and :class:`Gradient` plug fdopt into ``scipy.optimize.minimize``,
+  :mod:`fdopt.callbacks` gives callbacks that work in both.
 - :mod:`fdopt.stencils` — finite-difference weights for any order and offsets.
 - :mod:`fdopt.errors` — the exception classes.
 """
 
+from fdopt import callbacks, settings
 from fdopt._version import __version__
-from fdopt.api import EstimateInfo, grad, hessian, jacobian
+from fdopt.api import EstimateInfo, grad, hessian, jacobian, minimize
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -21,6 +26,7 @@ from fdopt.errors import (
     FunctionOutputError,
 )
 from fdopt.grid import derivative, gradient, laplacian
+from fdopt.scipy_compat import Gradient, method
 
 __all__ = [
     "ArgumentTypeError",
@@ -30,11 +36,16 @@ __all__ = [
     "EvaluationError",
     "FdoptError",
     "FunctionOutputError",
+    "Gradient",
     "__version__",
+    "callbacks",
     "derivative",
     "grad",
     "gradient",
     "hessian",
     "jacobian",
     "laplacian",
+    "method",
+    "minimize",
+    "settings",
 ]

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from scipy.optimize import OptimizeResult
 
 from fdopt._estimate import run_estimator
 from fdopt._tensor import Source
 from fdopt.errors import FunctionOutputError
 from fdopt.estimators import Estimate
 from fdopt.evaluation import Workers
+from fdopt.scipy_compat import solve
 
-__all__ = ["EstimateInfo", "grad", "hessian", "jacobian"]
+__all__ = ["EstimateInfo", "grad", "hessian", "jacobian", "minimize"]
 
 
 @dataclass(frozen=True)
@@ -248,3 +250,98 @@ def hessian(
         hessian=True,
     )
     return _finish(estimate.value, estimate, source, full_output)
+
+
+def minimize(
+    fun: Callable[..., Any],
+    x0: Any,
+    args: Sequence[Any] = (),
+    method: str = "adam",
+    jac: Any = None,
+    bounds: Any = None,
+    callback: Callable[..., Any] | None = None,
+    options: Any = None,
+) -> OptimizeResult:
+    """Minimize a function with a first-order method on estimated gradients.
+
+    Each iteration estimates the gradient (finite differences by default), applies the
+    update rule, projects onto ``bounds``, tests the stopping rules and calls
+    ``callback``. Every proposed step is evaluated first: a step to a point where
+    ``fun`` is NaN or infinite (or, for ``gd``, that fails the Armijo test) is rejected
+    and retried with half the step size.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``; with ``vectorized=True`` it takes a ``(k, n)`` batch
+        and returns ``(k,)``.
+    x0 : array-like or torch.Tensor
+        Starting point, a scalar or 1-D; numpy in -> numpy out, torch in -> torch out.
+    args : tuple
+        Extra arguments of ``fun`` (and of a callable ``jac``).
+    method : str, default "adam"
+        "gd" (Armijo line search by default), "momentum", "nesterov", "adam",
+        "rmsprop", "adagrad" or "spsa". A settings model given as ``options`` sets the
+        method itself.
+    jac : None, str or callable
+        None: central differences (SPSA: its own perturbations); an estimator's name
+        ("forward", "central4", "richardson", "spsa", ...); or the gradient
+        ``jac(x, *args)``.
+    bounds : sequence of (lo, hi) or scipy.optimize.Bounds, optional
+        No point outside them is evaluated; iterates are projected onto them. ``x0``
+        outside them is an error (it is not clipped).
+    callback : callable, optional
+        ``callback(intermediate_result)`` gets an ``OptimizeResult`` with ``x``, ``fun``,
+        ``jac``, ``nit``, ``nfev`` after each iteration; ``callback(xk)`` works too.
+        Raising ``StopIteration`` ends the run (status 99).
+    options : dict or settings model, optional
+        The rule's options (``lr``, default "auto": the first step moves ``x0`` by
+        ``first_step = 0.1`` of its scale; ``momentum``, ``beta1``, ``beta2``, ``eps``,
+        ``schedule``, ...), the stopping tests (``maxiter``, ``maxfev``, ``gtol``,
+        ``ftol``, ``xtol``, ``patience``, ``max_time``), the estimator's (``step``,
+        ``accuracy``, ...), ``vectorized``, ``workers``, ``batch_size``, ``seed``,
+        ``history``, ``return_best`` and ``disp``; or a model such as
+        ``AdamSettings(lr=0.01)``. Unknown options are an error listing the valid ones.
+
+    Returns
+    -------
+    scipy.optimize.OptimizeResult
+        ``x``, ``fun`` (the best point seen, or the last iterate with
+        ``return_best=False``), ``x_best``, ``fun_best``, ``x_last``, ``fun_last``,
+        ``jac`` (the last gradient estimate, at ``x_last``), ``nit``, ``nfev`` (every
+        point evaluated), ``njev`` (gradient estimates), ``success``, ``status``,
+        ``message``, and ``history`` (a dict of arrays ``nit, fun, best, gnorm, nfev,
+        step, lr``) with ``history=True``. Status codes: 0 gtol, 1 ftol, 2 xtol
+        (success); 3 maxiter, 4 maxfev, 5 max_time, 6 non-finite values that could not
+        be avoided, 7 no acceptable step, 99 callback raised StopIteration.
+
+    Raises
+    ------
+    ArgumentValueError, ArgumentTypeError
+        Bad arguments, an unknown method or option, before any evaluation.
+    pydantic.ValidationError
+        An option with an invalid value (negative ``lr``, ``beta1`` outside [0, 1), ...).
+    EvaluationError
+        ``fun`` raised; the original is its ``__cause__`` and ``.result`` is the
+        ``OptimizeResult`` at the best point seen.
+    FunctionOutputError
+        ``fun`` returned a non-scalar.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method="adam",
+    ...                options={"maxiter": 500})
+    >>> bool(np.allclose(res.x, 1.0, atol=1e-3)), res.nfev == res.nit * 7 + 7
+    (True, True)
+    """
+    return solve(
+        fun,
+        x0,
+        args=args,
+        method=method,
+        jac=jac,
+        bounds=bounds,
+        callback=callback,
+        options=options,
+    )
