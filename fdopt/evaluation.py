@@ -227,8 +227,9 @@ class Evaluator:
         user_points = self._user_points(points)
         call = functools.partial(_call_point, self.fun, self.args)
         results = list(self._map(call, user_points))
-        for point, result in zip(user_points, results, strict=True):
+        for i, (point, result) in enumerate(zip(user_points, results, strict=True)):
             if isinstance(result, _Raised):
+                self._keep_best_before(points[:i], results[:i])
                 raise EvaluationError(
                     f"fun raised {type(result.error).__name__} at x = {_describe(point)}: "
                     f"{result.error}",
@@ -319,14 +320,24 @@ class Evaluator:
         self._check_finite(points, values)
         return values
 
+    def _keep_best_before(self, points: torch.Tensor, results: list[Any]) -> None:
+        """Keep the best of the values a batch returned before one of its points raised."""
+        scalars = all(type(r) in _REAL_SCALARS for r in results)
+        if self.track_best and self._scalar is not False and points.shape[0] and scalars:
+            values = torch.tensor(results, dtype=points.dtype, device=points.device)
+            self._keep_best(points, values[:, None])
+
+    def _keep_best(self, points: torch.Tensor, values: torch.Tensor) -> None:
+        candidates = torch.nan_to_num(values[:, 0], nan=torch.inf)
+        i = int(candidates.argmin())
+        if bool(torch.isfinite(candidates[i])) and (
+            self.best_f is None or bool(candidates[i] < self.best_f)
+        ):
+            self.best_x, self.best_f = points[i].clone(), candidates[i].clone()
+
     def _check_finite(self, points: torch.Tensor, values: torch.Tensor) -> None:
         if self.track_best and self._scalar and not values.is_complex():
-            candidates = torch.nan_to_num(values[:, 0], nan=torch.inf)
-            i = int(candidates.argmin())
-            if bool(torch.isfinite(candidates[i])) and (
-                self.best_f is None or bool(candidates[i] < self.best_f)
-            ):
-                self.best_x, self.best_f = points[i].clone(), candidates[i].clone()
+            self._keep_best(points, values)
         if self.nonfinite == "raise" and not bool(torch.isfinite(values).all()):
             i = int((~torch.isfinite(values).all(dim=1)).nonzero()[0, 0])
             raise FunctionOutputError(

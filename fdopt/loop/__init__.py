@@ -97,6 +97,7 @@ def optimize(
             run.end(Status.MAXFEV)
         except EvaluationError as error:
             problem.sync(run)
+            run.end(Status.ERROR, str(error))
             error.result = run
             raise
         finally:

@@ -37,6 +37,8 @@ class Status(enum.IntEnum):
         Non-finite values that backtracking could not avoid (or at ``x0``).
     NO_PROGRESS : 7
         No acceptable step: backtracking shrank the step to rounding level.
+    ERROR : 8
+        The function raised (the result of the ``EvaluationError``).
     CALLBACK : 99
         The callback raised ``StopIteration`` (scipy's code for it).
     """
@@ -49,6 +51,7 @@ class Status(enum.IntEnum):
     MAX_TIME = 5
     NONFINITE = 6
     NO_PROGRESS = 7
+    ERROR = 8
     CALLBACK = 99
 
     @property
@@ -66,6 +69,7 @@ MESSAGES = {
     Status.MAX_TIME: "max_time seconds elapsed",
     Status.NONFINITE: "the function returned non-finite values that backtracking could not avoid",
     Status.NO_PROGRESS: "no acceptable step: backtracking shrank the step to rounding level",
+    Status.ERROR: "the function raised",
     Status.CALLBACK: "`callback` raised `StopIteration`",
 }
 

@@ -1,0 +1,327 @@
+"""fdopt.minimize and the loop: conformance over every method, stopping, budget, bounds,
+non-finite values, errors, and bad input rejected before any evaluation."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+import fdopt
+from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
+from fdopt.optimizers import OPTIMIZERS
+from fdopt.settings import AdamSettings, GdSettings
+
+METHODS = list(OPTIMIZERS)
+TARGET = np.array([1.0, -0.5, 2.0])
+
+
+class Counting:
+    """A sphere around TARGET that records every point and value it is asked for."""
+
+    def __init__(self, fail_after=None, vectorized=False):
+        self.points, self.values = [], []
+        self.attempts = 0
+        self.fail_after = fail_after
+        self.vectorized = vectorized
+
+    def __call__(self, x):
+        x = np.array(x, dtype=np.float64)
+        rows = x if self.vectorized else x[None]
+        out = []
+        for row in rows:
+            self.attempts += 1
+            if self.fail_after is not None and len(self.points) >= self.fail_after:
+                raise RuntimeError("simulator crashed")
+            value = float(np.sum((row - TARGET) ** 2))
+            self.points.append(row.copy())
+            self.values.append(value)
+            out.append(value)
+        return np.array(out) if self.vectorized else out[0]
+
+    @property
+    def calls(self):
+        return len(self.points)
+
+
+def _options(method, **extra):
+    base = {"maxiter": 300, "seed": 0}
+    if method == "spsa":
+        base["maxiter"] = 2000
+    return {**base, **extra}
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_converges_on_a_sphere(method):
+    fun = Counting()
+    res = fdopt.minimize(fun, np.zeros(3), method=method, options=_options(method))
+    # rmsprop with a constant lr hovers at a distance of order lr (its steps are
+    # normalized); adagrad's steps shrink like 1/sqrt(k); spsa's gradients are random.
+    tolerance = {"spsa": 1e-2, "rmsprop": 1e-4, "adagrad": 1e-2}.get(method, 1e-6)
+    assert res.fun < tolerance * 5.25  # f(x0) = 5.25
+    assert np.allclose(res.x, TARGET, atol=0.1 if method in ("spsa", "adagrad") else 1e-2)
+    assert res.nfev == fun.calls  # every point counted, nothing else
+    assert fun.values[int(np.argmin(fun.values))] == res.fun  # the best point seen
+    assert np.array_equal(fun.points[int(np.argmin(fun.values))], res.x)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_same_seed_same_run_and_x0_untouched(method):
+    x0 = np.array([0.2, 0.1, -0.3])
+    keep = x0.copy()
+    runs = [
+        fdopt.minimize(Counting(), x0, method=method, options=_options(method, maxiter=40))
+        for _ in range(2)
+    ]
+    assert np.array_equal(x0, keep)
+    assert np.array_equal(runs[0].x, runs[1].x)
+    assert runs[0].nfev == runs[1].nfev
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_vectorized_is_the_same_run(method):
+    plain, batched = Counting(), Counting(vectorized=True)
+    a = fdopt.minimize(plain, np.zeros(3), method=method, options=_options(method, maxiter=30))
+    b = fdopt.minimize(
+        batched, np.zeros(3), method=method, options=_options(method, maxiter=30, vectorized=True)
+    )
+    assert np.array_equal(a.x, b.x)
+    assert a.nfev == b.nfev == plain.calls == batched.calls
+
+
+@pytest.mark.parametrize("method", METHODS)
+@given(maxfev=st.integers(1, 60))
+def test_maxfev_is_never_exceeded(method, maxfev):
+    fun = Counting()
+    res = fdopt.minimize(fun, np.zeros(3), method=method, options=_options(method, maxfev=maxfev))
+    assert fun.calls <= maxfev
+    assert res.nfev == fun.calls
+    assert res.status == 4
+    assert not res.success
+    assert "maxfev" in res.message
+
+
+def test_gtol_ends_the_run_with_success():
+    res = fdopt.minimize(Counting(), np.zeros(3), method="gd", options={"gtol": 1e-5})
+    assert res.success
+    assert res.status == 0
+    assert np.abs(res.jac).max() <= 1e-5
+
+
+def test_ftol_and_xtol_statuses():
+    res = fdopt.minimize(
+        Counting(), np.zeros(3), method="adam", options={"gtol": 0, "ftol": 1e-3, "xtol": 0}
+    )
+    assert res.status == 1
+    assert res.success
+    assert "ftol" in res.message
+    res = fdopt.minimize(
+        Counting(), np.zeros(3), method="adam", options={"gtol": 0, "ftol": 0, "xtol": 1e-3}
+    )
+    assert res.status == 2
+    assert res.success
+    assert "xtol" in res.message
+
+
+def test_maxiter_and_time_limit_statuses():
+    res = fdopt.minimize(Counting(), np.zeros(3), method="adam", options={"maxiter": 3})
+    assert res.status == 3
+    assert res.nit == 3
+    assert not res.success
+    res = fdopt.minimize(Counting(), np.zeros(3), method="adam", options={"max_time": 1e-12})
+    assert res.status == 5
+    assert not res.success
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_no_point_outside_the_bounds_is_evaluated(method):
+    fun = Counting()
+    bounds = [(-1.0, 0.5), (-0.2, 0.3), (0.0, 1.5)]
+    res = fdopt.minimize(fun, np.zeros(3), method=method, bounds=bounds, options=_options(method))
+    points = np.array(fun.points)
+    lower, upper = np.array(bounds).T
+    assert (points >= lower).all()
+    assert (points <= upper).all()
+    expected = np.clip(TARGET, lower, upper)  # the constrained minimum
+    assert np.allclose(res.x, expected, atol=0.05 if method == "spsa" else 1e-3)
+
+
+def test_scipy_bounds_and_projected_gradient_convergence():
+    from scipy.optimize import Bounds
+
+    res = fdopt.minimize(
+        Counting(), np.zeros(3), method="gd", bounds=Bounds([-1, -1, -1], [0.5, 0.5, 0.5])
+    )
+    assert res.success
+    assert res.status == 0
+    assert np.allclose(res.x, [0.5, -0.5, 0.5], atol=1e-6)
+
+
+def test_gd_line_search_never_increases_f():
+    def rosen(x):
+        return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+
+    res = fdopt.minimize(rosen, [-1.2, 1.0], method="gd", options={"history": True, "maxiter": 200})
+    f = res.history["fun"]
+    assert len(f) == res.nit
+    assert (np.diff(f) <= 0).all()
+    assert f[-1] < 0.5 * rosen([-1.2, 1.0])
+
+
+def test_nan_region_is_rejected_not_a_crash():
+    # Defined only for x < 1.5: a step past it is a rejected point, not a crash.
+    def fun(x):
+        return float(np.sum((x - 2.0) ** 2)) if np.all(x < 1.5) else math.nan
+
+    for method in ("adam", "momentum", "gd"):
+        res = fdopt.minimize(fun, np.zeros(2), method=method, options={"maxiter": 300})
+        assert np.isfinite(res.fun)
+        assert np.all(res.x < 1.5)
+        assert res.fun < 0.6  # (1.5 - 2)^2 * 2 = 0.5 is the infimum
+
+
+def test_nonfinite_at_x0_and_everywhere():
+    res = fdopt.minimize(lambda x: math.inf, np.zeros(2), method="adam")
+    assert res.status == 6
+    assert not res.success
+    assert "x0" in res.message
+    res = fdopt.minimize(lambda x: 0.0 if np.all(x == 0) else math.nan, np.zeros(2), method="adam")
+    assert res.status == 6
+    assert not res.success
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_evaluation_error_carries_the_best_point(method):
+    fun = Counting(fail_after=25)
+    with pytest.raises(EvaluationError, match="simulator crashed") as info:
+        fdopt.minimize(fun, np.zeros(3), method=method, options=_options(method))
+    error = info.value
+    assert isinstance(error.__cause__, RuntimeError)
+    best = int(np.argmin(fun.values))
+    assert error.result.fun == fun.values[best]
+    assert np.array_equal(error.result.x, fun.points[best])
+    assert error.result.nfev == fun.attempts  # the calls that raised count
+    assert not error.result.success
+    assert error.result.status == 8
+
+
+def test_callback_both_signatures_and_stop_iteration():
+    seen = []
+
+    def rich(intermediate_result):
+        seen.append((intermediate_result.nit, intermediate_result.fun))
+        if intermediate_result.nit == 4:
+            raise StopIteration
+
+    res = fdopt.minimize(Counting(), np.zeros(3), callback=rich)
+    assert res.status == 99
+    assert not res.success
+    assert res.nit == 4
+    assert [nit for nit, _ in seen] == [1, 2, 3, 4]
+    points = []
+    res = fdopt.minimize(Counting(), np.zeros(3), callback=points.append, options={"maxiter": 5})
+    assert len(points) == 5
+    assert all(p.shape == (3,) for p in points)
+
+
+def test_history_columns():
+    res = fdopt.minimize(Counting(), np.zeros(3), options={"history": True, "maxiter": 7})
+    assert set(res.history) == {"nit", "fun", "best", "gnorm", "nfev", "step", "lr"}
+    assert all(len(v) == 7 for v in res.history.values())
+    assert np.array_equal(res.history["nit"], np.arange(1, 8))
+    assert (np.diff(res.history["nfev"]) == 7).all()  # 1 + 2n per iteration
+
+
+def test_torch_in_torch_out_float32_kept():
+    x0 = torch.zeros(3, dtype=torch.float32)
+    target = torch.tensor(TARGET, dtype=torch.float32)
+    res = fdopt.minimize(lambda x: ((x - target) ** 2).sum(), x0, method="adam")
+    assert isinstance(res.x, torch.Tensor)
+    assert res.x.dtype == torch.float32
+    assert torch.allclose(res.x, target, atol=1e-2)
+
+
+def test_settings_model_as_options_and_user_jac():
+    a = fdopt.minimize(Counting(), np.zeros(3), options=AdamSettings(lr=0.05))
+    b = fdopt.minimize(Counting(), np.zeros(3), options={"lr": 0.05})
+    assert np.array_equal(a.x, b.x)
+    c = fdopt.minimize(Counting(), np.zeros(3), options=GdSettings())  # its method wins
+    assert c.success
+    fun, grads = Counting(), []
+
+    def jac(x):
+        grads.append(x)
+        return 2 * (x - TARGET)
+
+    res = fdopt.minimize(fun, np.zeros(3), method="gd", jac=jac)
+    assert res.success
+    assert res.njev == len(grads)
+    assert res.nfev == fun.calls
+    assert fun.calls <= 2 * res.nit + 2  # no finite differences: only line-search values
+
+
+def test_return_last_iterate():
+    res = fdopt.minimize(
+        Counting(), np.zeros(3), method="spsa", options={"return_best": False, "maxiter": 20}
+    )
+    assert np.array_equal(res.x, res.x_last)
+    assert math.isnan(res.fun)
+
+
+def test_spsa_blocking_and_monitoring():
+    res = fdopt.minimize(
+        Counting(),
+        np.zeros(3),
+        method="spsa",
+        options={"blocking": True, "history": True, "maxiter": 100, "seed": 1},
+    )
+    f = res.history["fun"]
+    assert (np.diff(f) <= 0).all()  # deterministic: allowed increase 0
+    res = fdopt.minimize(
+        Counting(),
+        np.zeros(3),
+        method="spsa",
+        options={"monitor_every": 5, "history": True, "maxiter": 20},
+    )
+    known = ~np.isnan(res.history["fun"])
+    assert np.array_equal(np.flatnonzero(known) + 1, [5, 10, 15, 20])
+
+
+BAD = [
+    ({"method": "newton"}, ArgumentValueError, "method must be one of"),
+    ({"options": {"learning_rate": 0.1}}, ArgumentValueError, "valid options: .*lr"),
+    ({"options": {"lr": -0.1}}, ValidationError, "lr"),
+    ({"options": {"beta1": 1.0}}, ValidationError, "beta1"),
+    ({"options": {"beta2": -0.5}}, ValidationError, "beta2"),
+    ({"options": {"maxfev": 0}}, ValidationError, "maxfev"),
+    ({"options": {"vectorized": "yes"}}, ArgumentTypeError, "vectorized"),
+    ({"options": [("lr", 1)]}, ArgumentTypeError, "options"),
+    ({"x0": [0.0, math.nan, 0.0]}, ArgumentValueError, "x0"),
+    ({"x0": np.zeros((2, 3))}, ArgumentValueError, "x0"),
+    ({"bounds": [(1.0, 0.0)] * 3}, ArgumentValueError, "lower bound"),
+    ({"bounds": [(0.5, 1.0)] * 3}, ArgumentValueError, "outside its bounds"),
+    ({"bounds": [(0.0, 1.0)] * 2}, ArgumentValueError, "bounds has 2"),
+    ({"jac": "secant"}, ArgumentValueError, "jac must be one of"),
+    ({"jac": True}, ArgumentTypeError, "jac=True"),
+    ({"method": "spsa", "jac": "central"}, ArgumentValueError, "jac"),
+    ({"callback": 3}, ArgumentTypeError, "callback"),
+    ({"options": {"seed": 1.5}}, ArgumentTypeError, "seed"),
+    ({"options": {"workers": 0}}, ArgumentValueError, "workers"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "match"), BAD)
+def test_bad_input_fails_before_any_evaluation(kwargs, error, match):
+    fun = Counting()
+    arguments = {"x0": np.zeros(3), **kwargs}
+    with pytest.raises(error, match=match):
+        fdopt.minimize(fun, **arguments)
+    assert fun.calls == 0
+
+
+def test_non_scalar_function_is_a_clear_error():
+    with pytest.raises(fdopt.FunctionOutputError, match="scalar"):
+        fdopt.minimize(lambda x: np.array([1.0, 2.0]), np.zeros(2))
