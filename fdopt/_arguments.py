@@ -6,7 +6,7 @@ error that names the argument and the offending value.
 
 from __future__ import annotations
 
-import functools
+import math
 from typing import Any
 
 import numpy as np
@@ -87,5 +87,17 @@ def box(bounds: Any, x: torch.Tensor, name: str = "x") -> Bounds | None:
         raise ArgumentValueError(
             f"{name}[{i}] = {host[i]} lies outside its bounds [{lower[i]}, {upper[i]}]"
         )
-    as_x = functools.partial(torch.as_tensor, dtype=x.dtype, device=x.device)
-    return Bounds(as_x(np.array(lower)), as_x(np.array(upper)))
+    return Bounds(_inward(lower, x, up=True), _inward(upper, x, up=False))
+
+
+def _inward(bound: np.ndarray[Any, Any], x: torch.Tensor, *, up: bool) -> torch.Tensor:
+    """Round ``bound`` to the precision of ``x`` without leaving the box.
+
+    0.3 rounded to float32 is 0.30000001: an upper bound must round down instead.
+    """
+    exact = torch.from_numpy(np.array(bound, dtype=np.float64))
+    rounded = exact.to(x.dtype)
+    outside = rounded.double() < exact if up else rounded.double() > exact
+    toward = torch.full_like(rounded, math.inf if up else -math.inf)
+    rounded = torch.where(outside, torch.nextafter(rounded, toward), rounded)
+    return rounded.to(x.device)

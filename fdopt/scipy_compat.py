@@ -26,9 +26,12 @@ from fdopt import _arguments
 from fdopt._estimate import resolve, run_estimator
 from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
 from fdopt.evaluation import Evaluator, Workers
-from fdopt.loop import Run, optimize, parse_options
+from fdopt.loop import Run, Status, optimize, parse_options
 
-__all__ = ["Gradient", "method", "observer", "solve", "to_result"]
+__all__ = ["SCIPY_CALLBACK_MESSAGE", "Gradient", "method", "observer", "solve", "to_result"]
+
+SCIPY_CALLBACK_MESSAGE = "`callback` raised `StopIteration`."
+"""The message of a run ended by the callback's ``StopIteration``: scipy's (1.17) words."""
 
 
 def _wrap(run: Run, value: torch.Tensor | None) -> Any:
@@ -52,9 +55,11 @@ def to_result(run: Run) -> OptimizeResult:
     code and ``success`` is true for the convergence tests.
     """
     fun_last = float("nan") if run.fun is None else run.fun
-    best = run.best_x is not None and (run.return_best or run.fun is None)
+    best = run.return_best and run.best_x is not None
     x = run.best_x if best else run.x
     status = run.status
+    # scipy's own words for a callback's StopIteration, so that both read the same
+    message = SCIPY_CALLBACK_MESSAGE if status == Status.CALLBACK else run.message
     result = OptimizeResult(
         x=_wrap(run, x),
         fun=run.best_fun if best else fun_last,
@@ -64,7 +69,7 @@ def to_result(run: Run) -> OptimizeResult:
         njev=run.njev,
         status=-1 if status is None else int(status),
         success=bool(status is not None and status.success),
-        message=run.message,
+        message=message,
         x_best=_wrap(run, run.best_x),
         fun_best=run.best_fun,
         x_last=_wrap(run, run.x),
@@ -78,9 +83,10 @@ def to_result(run: Run) -> OptimizeResult:
 def observer(callback: Callable[..., Any] | None) -> Callable[[Run], bool]:
     """Turn a scipy-style callback into the loop's observer.
 
-    A callback with a parameter named ``intermediate_result`` receives an
+    A callback whose only parameter is named ``intermediate_result`` receives an
     ``OptimizeResult`` (``x``, ``fun``, ``jac``, ``nit``, ``nfev``); any other gets the
-    iterate ``xk``. Raising ``StopIteration`` ends the run (status 99), as in scipy.
+    iterate ``xk`` (scipy's rule). Raising ``StopIteration`` ends the run (status 99),
+    as in scipy.
     """
     if callback is None:
         return lambda run: False
@@ -90,7 +96,7 @@ def observer(callback: Callable[..., Any] | None) -> Callable[[Run], bool]:
         parameters = inspect.signature(callback).parameters
     except (TypeError, ValueError):  # builtins without a signature get xk
         parameters = {}  # type: ignore[assignment]
-    rich = "intermediate_result" in parameters
+    rich = set(parameters) == {"intermediate_result"}  # scipy's test (_wrap_callback)
 
     def observe(run: Run) -> bool:
         try:
@@ -223,6 +229,10 @@ def method(name: str = "adam", **defaults: Any) -> Callable[..., OptimizeResult]
     return fdopt_method
 
 
+_PLAIN = (bool, int, float, complex, str, bytes, type(None))
+"""Argument types compared by value (others by identity) when reusing a cached ``f``."""
+
+
 class Gradient:
     """A finite-difference gradient for ``jac=``: ``Gradient(fun)(x, *args) -> g``.
 
@@ -293,7 +303,7 @@ class Gradient:
         resolve(method, step, settings)  # a bad method or setting fails here, not in scipy
         self.nfev = 0
         self.ngev = 0
-        self._cached: tuple[bytes, float] | None = None
+        self._cached: tuple[bytes, tuple[Any, ...], float] | None = None
 
     @staticmethod
     def _key(x: Any) -> bytes:
@@ -303,33 +313,43 @@ class Gradient:
     def _args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         return args if args else self.args
 
+    def _lookup(self, key: bytes, args: tuple[Any, ...]) -> float | None:
+        """Return ``f`` cached at this point for these ``args``, or None."""
+        if self._cached is None or self._cached[0] != key:
+            return None
+        cached = self._cached[1]
+        same = len(cached) == len(args) and all(
+            a is b or (type(a) is type(b) and isinstance(a, _PLAIN) and a == b)
+            for a, b in zip(cached, args, strict=True)
+        )
+        return self._cached[2] if same else None
+
     def fun(self, x: Any, *args: Any) -> float:
         """Evaluate the objective at ``x``, reusing a value a gradient just computed."""
-        key = self._key(x)
-        if self._cached is not None and self._cached[0] == key:
-            return self._cached[1]
+        key, args = self._key(x), self._args(args)
+        cached = self._lookup(key, args)
+        if cached is not None:
+            return cached
         point, source, shape = _arguments.point(x)
         with Evaluator(
             self._fun,
             source=source,
-            args=self._args(args),
+            args=args,
             vectorized=self._options["vectorized"],
             nonfinite="keep",
             point_shape=shape,
         ) as evaluator:
             value = float(evaluator(point[None])[0, 0])
         self.nfev += 1
-        self._cached = (key, value)
+        self._cached = (key, args, value)
         return value
 
     def __call__(self, x: Any, *args: Any) -> Any:
         """Estimate the gradient at ``x`` (of the kind and shape of ``x``)."""
-        key = self._key(x)
-        f0 = self._cached[1] if self._cached is not None and self._cached[0] == key else None
+        key, args = self._key(x), self._args(args)
+        f0 = self._lookup(key, args)
         options = dict(self._options)
-        estimate, source, shape, scalar = run_estimator(
-            self._fun, x, args=self._args(args), f0=f0, **options
-        )
+        estimate, source, shape, scalar = run_estimator(self._fun, x, args=args, f0=f0, **options)
         self.nfev += estimate.nfev
         self.ngev += 1
         if estimate.value.shape[0] != 1 or scalar is False:
@@ -337,5 +357,5 @@ class Gradient:
                 f"Gradient needs a scalar function; fun returns {estimate.value.shape[0]} values"
             )
         if estimate.f0 is not None and f0 is None:
-            self._cached = (key, float(estimate.f0[0]))
+            self._cached = (key, args, float(estimate.f0[0]))
         return source.wrap(estimate.value[0].reshape(shape))

@@ -112,8 +112,9 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
         x, f, g, state = x_new, f_new, g_new, new_state
         run.x, run.fun, run.jac = x, f, g
         converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)
+        halt = observe(run)  # the callback sees every iteration, the last one too
         if converged is not None:
             return run.end(converged)
-        if observe(run):
+        if halt:
             return run.end(Status.CALLBACK)
     return run.end(Status.MAXITER)
