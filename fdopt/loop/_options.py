@@ -12,6 +12,7 @@ from fdopt.evaluation import Workers
 from fdopt.optimizers import OPTIMIZERS
 from fdopt.settings import (
     EstimatorSettings,
+    FunctionSettings,
     OutputSettings,
     Settings,
     SpsaOptimizerSettings,
@@ -23,7 +24,7 @@ __all__ = ["EVALUATION_OPTIONS", "Options", "is_spsa", "parse_options"]
 EVALUATION_OPTIONS = ("vectorized", "workers", "batch_size")
 """Options of how the user's function is called (checked by the evaluator)."""
 _SHARED = ("seed",)
-_DEFAULT_JAC = "central"
+_DEFAULT_JAC = "forward"  # n evaluations a gradient: the loop knows f(x) already
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Options:
         The user's gradient function, when given.
     stop, output : StopSettings, OutputSettings
         When to stop and what the result holds.
+    function : FunctionSettings
+        What is known of the function (its noise level).
     vectorized, workers, batch_size
         How the function is called (see :class:`fdopt.evaluation.Evaluator`).
     seed : int or None
@@ -54,6 +57,7 @@ class Options:
     jac: Callable[..., Any] | None
     stop: StopSettings
     output: OutputSettings
+    function: FunctionSettings
     vectorized: bool = False
     workers: Workers = None
     batch_size: int | None = None
@@ -154,6 +158,7 @@ def parse_options(method: str, options: Any, jac: Any) -> Options:
         "estimator": set() if estimator_model is None else _fields(estimator_model),
         "stop": _fields(StopSettings),
         "output": _fields(OutputSettings),
+        "function": _fields(FunctionSettings),
         "evaluation": set(EVALUATION_OPTIONS),
     }
     if method == "spsa":  # its perturbations come from c, gamma and resamplings
@@ -194,6 +199,7 @@ def parse_options(method: str, options: Any, jac: Any) -> Options:
         jac=jac if callable(jac) else None,
         stop=StopSettings.model_validate(pick("stop")),
         output=OutputSettings.model_validate(pick("output")),
+        function=FunctionSettings.model_validate(pick("function")),
         vectorized=vectorized,
         workers=evaluation.get("workers"),
         batch_size=evaluation.get("batch_size"),

@@ -18,7 +18,7 @@ from fdopt.settings.estimators import (
     SmoothingSettings,
     SpsaSettings,
 )
-from fdopt.settings.evaluation import EvaluationSettings
+from fdopt.settings.evaluation import EvaluationSettings, FunctionSettings
 from fdopt.settings.grid import GridSettings
 from fdopt.settings.optimizers import (
     AdagradSettings,
@@ -52,6 +52,7 @@ __all__ = [
     "EvaluationSettings",
     "ExponentialSchedule",
     "ForwardSettings",
+    "FunctionSettings",
     "GdSettings",
     "GridSettings",
     "HessianSettings",

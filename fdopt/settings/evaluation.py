@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fdopt.settings._base import PositiveInt, Settings
+from typing import Literal
 
-__all__ = ["EvaluationSettings"]
+from fdopt.settings._base import NonNegativeFloat, PositiveInt, Settings
+
+__all__ = ["EvaluationSettings", "FunctionSettings"]
 
 
 class EvaluationSettings(Settings):
@@ -26,3 +28,13 @@ class EvaluationSettings(Settings):
 
     workers: PositiveInt | None = None
     """Evaluate points in a pool of this many processes."""
+
+
+class FunctionSettings(Settings):
+    """What is known about the function being minimized."""
+
+    noise: Literal["auto"] | NonNegativeFloat | None = "auto"
+    """Its noise level relative to ``max(1, |f(x0)|)``. "auto": estimated at ``x0`` by
+    Moré & Wild's ECnoise (about 8 evaluations); where noise shows, finite-difference
+    steps grow to balance it and steps may raise ``f`` by twice the noise. None or 0:
+    noise-free (steps balance rounding error)."""

@@ -1,0 +1,70 @@
+"""Noise-aware finite differences: the noise level at ``x0`` sets the default steps.
+
+With noise of relative level ``e`` (standard deviation over ``max(1, |f|)``), a
+difference quotient of order ``p`` and step ``h`` errs by about ``h^p + e / h``
+(relative), smallest at ``h ~ e^(1/(p+1))``: ``sqrt(e)`` for forward differences, as
+Gill, Murray and Wright recommend, instead of the rounding-balanced ``sqrt(eps)``.
+
+References
+----------
+.. [1] J. J. Moré and S. M. Wild, "Estimating computational noise", SIAM J. Sci.
+   Comput. 33(3), 2011.
+.. [2] P. E. Gill, W. Murray and M. H. Wright, "Practical Optimization", Academic
+   Press, 1981, section 8.6.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from fdopt.estimators._base import default_step
+from fdopt.estimators.noise import ecnoise
+from fdopt.estimators.random import make_generator
+from fdopt.loop._options import Options
+from fdopt.loop._problem import Problem
+from fdopt.settings import (
+    BackwardSettings,
+    Central4Settings,
+    CentralSettings,
+    EstimatorSettings,
+    ForwardSettings,
+)
+
+__all__ = ["noise_aware_steps", "relative_noise"]
+
+_STENCILS = (ForwardSettings, BackwardSettings, CentralSettings, Central4Settings)
+
+
+def relative_noise(problem: Problem, options: Options, x: torch.Tensor, f: float) -> float:
+    """Return the noise level at ``x`` relative to ``max(1, |f|)`` (0: none seen).
+
+    Given by the ``noise`` option, or estimated by ECnoise when it is "auto" and the
+    gradient is estimated by a stencil whose step is not set.
+    """
+    setting = options.function.noise
+    if setting is None:
+        return 0.0
+    if setting != "auto":
+        return float(setting)
+    estimator = options.estimator
+    if not isinstance(estimator, _STENCILS) or estimator.step is not None:
+        return 0.0
+    f0 = torch.tensor([f], dtype=x.dtype, device=x.device)
+    generator = make_generator(options.seed, x.device)
+    noise, _ = ecnoise(problem.evaluator, x, generator=generator, bounds=problem.bounds, f0=f0)
+    level = float(noise[0]) / max(1.0, abs(f))
+    # Below a hundred rounding errors, noise changes nothing: keep the default steps.
+    return level if math.isfinite(level) and level > 100 * torch.finfo(x.dtype).eps else 0.0
+
+
+def noise_aware_steps(
+    estimator: EstimatorSettings | None, level: float, dtype: torch.dtype
+) -> EstimatorSettings | None:
+    """Return the estimator's settings with a step balancing noise of ``level``."""
+    if not level or not isinstance(estimator, _STENCILS) or estimator.step is not None:
+        return estimator
+    order = 4 if isinstance(estimator, Central4Settings) else estimator.accuracy
+    step = max(default_step(order, dtype), level ** (1.0 / (order + 1)))
+    return estimator.model_copy(update={"step": step})
