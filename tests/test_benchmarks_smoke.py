@@ -43,3 +43,19 @@ def test_blackbox_gradient_quick() -> None:
     for column in columns:
         assert any(column in header for header in headers), column
     assert "Targets missed" in completed.stdout
+
+
+@pytest.mark.slow
+def test_optimize_quick() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "optimize.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    headers = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
+    assert any("fdopt adam" in header and "scipy L-BFGS-B" in header for header in headers)
+    assert any(line.startswith("| solver | deterministic") for line in headers)
+    assert "| fdopt momentum |" in completed.stdout
