@@ -20,6 +20,7 @@ from fdopt.loop._run import Run, Status
 from fdopt.optimizers import OPTIMIZERS, schedule
 from fdopt.settings import (
     AdamSettings,
+    CentralSettings,
     GdSettings,
     MomentumSettings,
     NesterovSettings,
@@ -119,6 +120,17 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
             if float(step.abs().max()) <= _tiny(x):
                 if nonfinite:
                     return run.end(Status.NONFINITE, nonfinite)
+                if options.default_jac and not isinstance(problem.estimator, CentralSettings):
+                    # Stalled on one-sided differences: their error may be what stops
+                    # the descent, so go on with central ones (Shi et al. 2023).
+                    problem.estimator = noise_aware_steps(CentralSettings(), level, x.dtype)
+                    g = problem.gradient(x, f)
+                    run.njev += 1
+                    problem.sync(run)
+                    run.jac, scale, rejected = g, 1.0, 0
+                    if not _finite(g):
+                        return run.end(Status.NONFINITE, "the central-difference gradient")
+                    continue
                 floor = _floor(x, f, level) if stop.gtol > 0 and problem.jac is None else 0.0
                 if projected_norm(problem, x, g) < floor:
                     return run.end(Status.GTOL, "to the accuracy of the estimated gradient")

@@ -45,6 +45,9 @@ class Options:
         When to stop and what the result holds.
     function : FunctionSettings
         What is known of the function (its noise level).
+    default_jac : bool
+        Whether the estimator is the default one (no ``jac`` given): the loop may then
+        switch from forward to central differences when the descent stalls.
     vectorized, workers, batch_size
         How the function is called (see :class:`fdopt.evaluation.Evaluator`).
     seed : int or None
@@ -58,6 +61,7 @@ class Options:
     stop: StopSettings
     output: OutputSettings
     function: FunctionSettings
+    default_jac: bool = False
     vectorized: bool = False
     workers: Workers = None
     batch_size: int | None = None
@@ -197,6 +201,7 @@ def parse_options(method: str, options: Any, jac: Any) -> Options:
         optimizer=optimizer,
         estimator=estimator,
         jac=jac if callable(jac) else None,
+        default_jac=jac is None,
         stop=StopSettings.model_validate(pick("stop")),
         output=OutputSettings.model_validate(pick("output")),
         function=FunctionSettings.model_validate(pick("function")),

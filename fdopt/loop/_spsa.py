@@ -43,7 +43,10 @@ def optimize_spsa(problem: Problem, options: Options, run: Run, observe: Observe
     stop = options.stop
     rule = OPTIMIZERS["spsa"].rule(settings)
     generator = make_generator(options.seed, run.x.device)
-    stability = settings.A if settings.A is not None else 0.1 * stop.maxiter
+    iterations = stop.maxiter  # that the budget allows: 2 evaluations a pair
+    if stop.maxfev is not None:
+        iterations = min(iterations, stop.maxfev // (2 * settings.resamplings))
+    stability = settings.A if settings.A is not None else 0.1 * iterations
     perturbation = SpsaSettings(samples=settings.resamplings)
 
     def estimate(x: torch.Tensor, c: float) -> torch.Tensor:

@@ -179,7 +179,8 @@ class SpsaOptimizerSettings(Settings):
     c: PositiveFloat = 0.1
     """Perturbation size at the first iteration, relative to ``max(1, |x0|_inf)``."""
     A: NonNegativeFloat | None = None
-    """Stability constant; None: 10% of ``maxiter`` (Spall's guideline)."""
+    """Stability constant; None: 10% of the iterations ``maxiter`` and ``maxfev`` allow
+    (Spall's guideline)."""
     alpha: PositiveFloat = 0.602
     """Decay exponent of the gain ``a_k``."""
     gamma: PositiveFloat = 0.101
