@@ -15,7 +15,28 @@ def test_py_typed_is_shipped():
     assert importlib.resources.files("fdopt").joinpath("py.typed").is_file()
 
 
-PUBLIC_MODULES = ["fdopt", "fdopt.grid", "fdopt.stencils", "fdopt.errors", "fdopt.settings"]
+PUBLIC_MODULES = [
+    "fdopt",
+    "fdopt.api",
+    "fdopt.callbacks",
+    "fdopt.errors",
+    "fdopt.grid",
+    "fdopt.optimizers",
+    "fdopt.problems",
+    "fdopt.scipy_compat",
+    "fdopt.settings",
+    "fdopt.stencils",
+]
+
+
+def test_design_names_exist():
+    """The public names of DESIGN.md that integration code is written against."""
+    for name in ("gradient", "grad", "jacobian", "hessian", "minimize", "method", "Gradient"):
+        assert callable(getattr(fdopt, name)), name
+    for name in ("Recorder", "EarlyStopping", "ProgressBar"):
+        assert callable(getattr(fdopt.callbacks, name)), name
+    assert issubclass(fdopt.EvaluationError, RuntimeError)
+    assert hasattr(fdopt.settings, "StopSettings")
 
 
 @pytest.mark.parametrize("module", [*PUBLIC_MODULES, "fdopt.cli"])
