@@ -14,6 +14,9 @@ one table of names; :func:`get_problem` builds a problem by name, and
   ``quadratic_1e2`` and ``quadratic_1e4``).
 - ``sampled``: a surface known only by grid samples, interpolated with the help of
   :func:`fdopt.gradient`.
+- ``pid``: PID gains for a plant (by default Octave's optiPID example
+  ``1/((s^2+s+1)(s+1)^4)``), the ITAE of the closed-loop step response plus an
+  overshoot penalty, simulated in torch for a batch of gain sets at once.
 - :func:`noisy` adds seeded Gaussian noise to any problem (also through
   ``get_problem(..., noise=...)``).
 
@@ -79,6 +82,7 @@ from fdopt.problems.mgh_systems import (
     linear_rank1_zero,
 )
 from fdopt.problems.noise import NoiseKind, noisy
+from fdopt.problems.pid import pid
 from fdopt.problems.sampled import sampled
 from fdopt.problems.synthetic import quadratic, quadratic_1e2, quadratic_1e4, sphere
 
@@ -174,6 +178,8 @@ PROBLEMS = _table(
     ("quadratic_1e4", quadratic_1e4, _ANY),
     # Known by samples.
     ("sampled", sampled, Dimensions.fixed(2)),
+    # Controller tuning.
+    ("pid", pid, Dimensions.fixed(3)),
 )
 """Problem name -> (factory, allowed dimensions)."""
 
