@@ -351,3 +351,20 @@ def test_noise_option_values():
     assert res.success
     with pytest.raises(ValidationError, match="noise"):
         fdopt.minimize(fun, np.zeros(3), options={"noise": -1.0})
+
+
+def test_stalled_forward_differences_go_on_with_central_ones():
+    """In float32, forward differences (step sqrt(eps)) are biased by about h f'' / 2 at
+    the minimum and the descent stalls 1e-4 away; the default gradient then switches to
+    central differences, unbiased on a quadratic, and converges."""
+
+    def fun(x):
+        return float(np.sum((x - 1.0) ** 2 * np.array([1, 10, 100], dtype=x.dtype)))
+
+    x0 = np.zeros(3, dtype=np.float32)
+    forward = fdopt.minimize(fun, x0, method="adam", jac="forward")
+    default = fdopt.minimize(fun, x0, method="adam")
+    assert forward.status == 7
+    assert np.abs(forward.x - 1).max() > 5e-5
+    assert default.success
+    assert np.abs(default.x - 1).max() < 1e-5
