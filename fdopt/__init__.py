@@ -10,6 +10,9 @@ The public API is described in ``DESIGN.md``; what exists today:
   adagrad, spsa) on estimated gradients, returning ``scipy.optimize.OptimizeResult``;
   :func:`method` and :class:`Gradient` plug fdopt into ``scipy.optimize.minimize``,
   :mod:`fdopt.callbacks` gives callbacks that work in both.
+- :func:`load_config` and :func:`run_config` — a whole run as a validated
+  :class:`~fdopt.settings.RunConfig`, from a TOML file with ``FDOPT_*`` environment
+  overrides (the ``fdopt run`` command).
 - :mod:`fdopt.stencils` — finite-difference weights for any order and offsets.
 - :mod:`fdopt.errors` — the exception classes.
 """
@@ -26,7 +29,9 @@ from fdopt.errors import (
     FunctionOutputError,
 )
 from fdopt.grid import derivative, gradient, laplacian
+from fdopt.runner import run_config
 from fdopt.scipy_compat import Gradient, method
+from fdopt.settings import load_config
 
 __all__ = [
     "ArgumentTypeError",
@@ -45,7 +50,9 @@ __all__ = [
     "hessian",
     "jacobian",
     "laplacian",
+    "load_config",
     "method",
     "minimize",
+    "run_config",
     "settings",
 ]

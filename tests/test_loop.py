@@ -368,3 +368,21 @@ def test_stalled_forward_differences_go_on_with_central_ones():
     assert np.abs(forward.x - 1).max() > 5e-5
     assert default.success
     assert np.abs(default.x - 1).max() < 1e-5
+
+
+def test_spsa_xtol_counts_only_steps_taken():
+    res = fdopt.minimize(
+        Counting(), np.zeros(3), method="spsa", options={"xtol": 1.0, "patience": 3, "seed": 0}
+    )
+    assert res.status == 2
+    assert res.nit == 4  # patience + 1 steps taken
+    # every step blocked (f rises everywhere but at x0): the iterate never moves, which
+    # is not convergence
+    res = fdopt.minimize(
+        lambda x: float(np.any(x != 0)),
+        np.zeros(3),
+        method="spsa",
+        options={"xtol": 1.0, "patience": 3, "blocking": True, "maxiter": 30, "seed": 0},
+    )
+    assert res.status == 3
+    assert np.array_equal(res.x_last, np.zeros(3))

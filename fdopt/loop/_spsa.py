@@ -34,9 +34,11 @@ def _scale(x: torch.Tensor) -> float:
 def optimize_spsa(problem: Problem, options: Options, run: Run, observe: Observer) -> None:
     """Iterate SPSA from ``run.x`` until ``maxiter``, ``maxfev``, time or the observer.
 
-    The gradient estimate is random, so the gradient, ``ftol`` and ``xtol`` tests are
-    not applied. ``f`` at the iterate is evaluated only with ``blocking`` (every
-    iteration) or ``monitor_every``; the best point seen covers the perturbed points.
+    The gradient estimate is random, so of the convergence tests only ``xtol`` applies,
+    and only once ``patience`` steps in a row were taken (blocked steps do not move the
+    iterate, so they must not count as convergence). ``f`` at the iterate is evaluated
+    only with ``blocking`` (every iteration) or ``monitor_every``; the best point seen
+    covers the perturbed points.
     """
     settings = options.optimizer
     assert isinstance(settings, SpsaOptimizerSettings)
@@ -78,12 +80,13 @@ def optimize_spsa(problem: Problem, options: Options, run: Run, observe: Observe
             allowed = 2 * float(values.std())
         run.fun = f
     state = rule.init(x)
+    taken = 0  # steps taken in a row
     for k in range(stop.maxiter):
         if run.out_of_time(stop):
             return run.end(Status.MAX_TIME)
         a_k, c_k = spsa_gains(settings, k, a=a, stability=stability)
         g = estimate(x, c_k)
-        step = torch.zeros_like(x)
+        step, moved = torch.zeros_like(x), False
         if bool(torch.isfinite(g).all()):
             delta, new_state = rule.update(g, state, x, a_k)
             x_new = problem.project(x + delta)
@@ -95,13 +98,17 @@ def optimize_spsa(problem: Problem, options: Options, run: Run, observe: Observe
                 if accept:
                     f = f_new
             if accept:
-                step, x, state = x_new - x, x_new, new_state
+                step, x, state, moved = x_new - x, x_new, new_state, True
                 f = f if settings.blocking else None  # f at the new iterate is unknown
         if settings.monitor_every and (k + 1) % settings.monitor_every == 0:
             f = problem.value(x)
             problem.sync(run)
         run.x, run.fun, run.jac = x, f, g
-        run.record(step=float(step.abs().max()), lr=a_k, stop=stop)
-        if observe(run):
+        taken = taken + 1 if moved else 0
+        converged = run.record(step=float(step.abs().max()), lr=a_k, stop=stop)
+        halt = observe(run)
+        if converged == Status.XTOL and taken > stop.patience:
+            return run.end(converged)
+        if halt:
             return run.end(Status.CALLBACK)
     return run.end(Status.MAXITER)

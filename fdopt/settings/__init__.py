@@ -2,7 +2,8 @@
 
 Every model derives from :class:`Settings`: pydantic v2, unknown fields rejected,
 values validated (ranges included) when the model is built, and frozen, so a run
-configured once cannot drift.
+configured once cannot drift. :class:`RunConfig` holds a whole run; :func:`load_config`
+reads one from a TOML file with ``FDOPT_*`` environment and command-line overrides.
 """
 
 from fdopt.settings._base import Settings
@@ -37,6 +38,13 @@ from fdopt.settings.optimizers import (
     SpsaOptimizerSettings,
     StepSchedule,
 )
+from fdopt.settings.run import (
+    ProblemSettings,
+    RunConfig,
+    describe_validation_error,
+    load_config,
+    parse_value,
+)
 from fdopt.settings.stop import OutputSettings, StopSettings
 
 __all__ = [
@@ -61,9 +69,11 @@ __all__ = [
     "NesterovSettings",
     "OptimizerSettings",
     "OutputSettings",
+    "ProblemSettings",
     "RichardsonSettings",
     "RmspropSettings",
     "RuleSettings",
+    "RunConfig",
     "Schedule",
     "Settings",
     "SmoothingSettings",
@@ -71,4 +81,7 @@ __all__ = [
     "SpsaSettings",
     "StepSchedule",
     "StopSettings",
+    "describe_validation_error",
+    "load_config",
+    "parse_value",
 ]
