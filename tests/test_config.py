@@ -492,7 +492,7 @@ def test_objective_import(objectives):
         ("fdopt_no_such_module:f", ArgumentValueError, "cannot import module"),
         ("{mod}:missing", ArgumentValueError, "has no attribute 'missing'"),
         ("{mod}:NOT_CALLABLE", ArgumentTypeError, "'NOT_CALLABLE' is a int, not a function"),
-        ("fdopt.settings.run:ENV_PREFIX", ArgumentTypeError, "is a str"),
+        ("fdopt.settings.loading:ENV_PREFIX", ArgumentTypeError, "is a str"),
     ],
 )
 def test_objective_errors(objectives, objective, error, message):

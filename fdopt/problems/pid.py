@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -34,6 +33,7 @@ import torch
 from fdopt._tensor import as_tensor, is_inexact
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
 from fdopt.problems._base import Problem, Vectorized, start
+from fdopt.problems._closed_loop import ClosedLoop, Cost
 
 __all__ = [
     "PLANT_DEN",
@@ -53,198 +53,6 @@ PLANT_DEN: tuple[float, ...] = (1.0, 5.0, 11.0, 14.0, 11.0, 5.0, 1.0)
 _START = (0.5, 0.1, 0.5)
 _BOUNDS = ((1e-3, 4.0), (1e-3, 2.0), (1e-3, 4.0))
 _SETTLING_BAND = 0.02
-
-
-@dataclass(frozen=True, eq=False)
-class _Loop:
-    """The unity-feedback loop of a PID controller around a strictly proper plant.
-
-    The state is ``x = (x_p, x_i, x_f)``: the plant's ``n`` states in controllable
-    canonical form (``x_p' = A_p x_p + e_1 u``, ``y = b' x_p``), the integral of the
-    error ``x_i' = e`` and the filtered error ``x_f' = (e - x_f) / tau_f``, with
-    ``e = r - y`` and ``u = (Kp + Kd / tau_f) e + Ki x_i - (Kd / tau_f) x_f``, which is
-    ``C(s) = Kp + Ki / s + Kd s / (tau_f s + 1)``. Only the first row of the closed-loop
-    matrix and the first entry of its input column depend on the gains, linearly in
-    ``(Kp + Kd / tau_f, Ki, -Kd / tau_f)``: ``A = fixed + e_1 (coefficients @ rows)'``.
-
-    Attributes
-    ----------
-    tau_f, dt : float
-        The derivative filter's time constant and the sampling step.
-    steps : int
-        The number of steps ``N`` of the horizon: samples at ``j dt``, ``j = 0 .. N``.
-    fixed : torch.Tensor
-        ``(m, m)``, float64: the closed-loop matrix with all gains zero.
-    rows : torch.Tensor
-        ``(3, m)``, float64: what each coefficient adds to the first row.
-    inputs : torch.Tensor
-        ``(m,)``, float64: the reference's input column with all gains zero.
-    output : torch.Tensor
-        ``(m,)``, float64: ``y = output @ x``.
-    """
-
-    tau_f: float
-    dt: float
-    steps: int
-    fixed: torch.Tensor
-    rows: torch.Tensor
-    inputs: torch.Tensor
-    output: torch.Tensor
-
-    @classmethod
-    def build(
-        cls, num: tuple[float, ...], den: tuple[float, ...], tau_f: float, dt: float, steps: int
-    ) -> _Loop:
-        """Return the loop of the plant ``num(s) / den(s)`` (strictly proper)."""
-        n = len(den) - 1
-        m = n + 2
-        a = torch.tensor(den[1:], dtype=torch.float64) / den[0]
-        b = torch.zeros(n, dtype=torch.float64)
-        b[n - len(num) :] = torch.tensor(num, dtype=torch.float64) / den[0]
-        fixed = torch.zeros(m, m, dtype=torch.float64)
-        fixed[0, :n] = -a
-        fixed[1:n, : n - 1] = torch.eye(n - 1, dtype=torch.float64)
-        fixed[n, :n] = -b  # x_i' = r - y
-        fixed[n + 1, :n] = -b / tau_f  # x_f' = (r - y - x_f) / tau_f
-        fixed[n + 1, n + 1] = -1 / tau_f
-        rows = torch.zeros(3, m, dtype=torch.float64)
-        rows[0, :n] = -b  # (Kp + Kd / tau_f) (r - y)
-        rows[1, n] = 1.0  # Ki x_i
-        rows[2, n + 1] = 1.0  # -(Kd / tau_f) x_f
-        inputs = torch.zeros(m, dtype=torch.float64)
-        inputs[n] = 1.0
-        inputs[n + 1] = 1 / tau_f
-        output = torch.zeros(m, dtype=torch.float64)
-        output[:n] = b
-        return cls(tau_f, dt, steps, fixed, rows, inputs, output)
-
-    def times(self, like: torch.Tensor) -> torch.Tensor:
-        """Return the sample times ``0, dt, ..., steps * dt`` in the dtype of ``like``."""
-        index = torch.arange(self.steps + 1, dtype=torch.float64, device=like.device)
-        return (index * self.dt).to(like.dtype)
-
-    def system(self, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return the closed loop ``(A, B, c)`` of a ``(k, 3)`` batch of real gains.
-
-        ``A`` is ``(k, m, m)``, ``B`` is ``(k, m)`` (the reference's input column) and
-        ``c`` is ``(m,)`` (the plant output); there is no direct term.
-        """
-
-        def cast(t: torch.Tensor) -> torch.Tensor:
-            return t.to(device=gains.device, dtype=gains.dtype)
-
-        kp, ki, kd = gains.unbind(-1)
-        coefficients = torch.stack([kp + kd / self.tau_f, ki, -kd / self.tau_f], dim=-1)
-        first = torch.zeros_like(cast(self.inputs))
-        first[0] = 1.0
-        A = cast(self.fixed) + first[:, None] * (coefficients @ cast(self.rows))[:, None, :]
-        B = cast(self.inputs) + coefficients[:, :1] * first
-        return A, B, cast(self.output)
-
-    def simulate(self, gains: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return the step responses ``(k, steps + 1)`` and which rows are stable ``(k,)``.
-
-        A row is stable when its gains are finite and every eigenvalue of its ``A`` has
-        a negative real part. The other rows are simulated as a stand-in stable system
-        (``A = -I``, ``B = 0``), so that their values and gradients stay finite; the
-        caller replaces their cost.
-        """
-        A, B, c = self.system(gains)
-        finite = torch.isfinite(gains).all(-1)
-        with torch.no_grad():
-            poles = torch.linalg.eigvals(torch.where(finite[:, None, None], A, 0.0))
-            stable = finite & (poles.real < 0).all(-1)
-        eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
-        A = torch.where(stable[:, None, None], A, -eye)
-        B = torch.where(stable[:, None], B, 0.0)
-        return self.response(A, B, c), stable
-
-    def response(self, A: torch.Tensor, B: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """Return the ``(k, steps + 1)`` unit-step responses of the systems ``(A, B, c)``.
-
-        With ``M = [[A, B], [0, 0]]`` (the state and the held input), the samples are
-        ``y_j = [c, 0] exp(M j dt) e`` (``e`` the last unit vector): zero-order hold is
-        exact for a step. Everything is carried as ``D_j = exp(M j dt) - I``, which keeps
-        its relative accuracy when ``dt`` is small (``exp(M dt)`` itself is ``I`` plus a
-        small matrix, and its powers would lose digits in proportion to ``1 / dt``).
-
-        With ``j = a S + b`` (``0 <= b < S``), ``y_j = (o + r_a) . v_b + r_a[-1]``, where
-        ``o = [c, 0]``, ``r_a = o D_aS`` and ``v_b = D_b e``; both sequences come by
-        doubling, since ``D_(i + s) = D_i + D_s + D_i D_s``, and one batched product
-        gives all the samples.
-        """
-        k, m = B.shape
-        augmented = torch.cat([torch.cat([A, B[:, :, None]], dim=2), A.new_zeros(k, 1, m + 1)], 1)
-        step = _expm1(augmented * self.dt)  # D_1
-        total = self.steps + 1
-        size = 1 << max(0, math.ceil(math.log2(total) / 2))  # S, about sqrt(total)
-        # v_b = D_b e for b < S: v_(b + s) = v_b + D_s (e + v_b).
-        last = torch.zeros(m + 1, dtype=A.dtype, device=A.device)
-        last[m] = 1.0
-        columns = A.new_zeros(k, 1, m + 1)
-        while columns.shape[1] < size:
-            columns = torch.cat([columns, columns + (last + columns) @ step.mT], dim=1)
-            step = 2 * step + step @ step
-        # step is now D_S; r_a = o D_aS for a < ceil(total / S): r_(a + s) = r_a + (o + r_a) D_sS.
-        output = torch.cat([c, c.new_zeros(1)])
-        blocks = -(-total // size)
-        rows = A.new_zeros(k, 1, m + 1)
-        while rows.shape[1] < blocks:
-            rows = torch.cat([rows, rows + (output + rows) @ step], dim=1)
-            if rows.shape[1] < blocks:
-                step = 2 * step + step @ step
-        rows = rows[:, :blocks]
-        samples = (output + rows) @ columns.mT + rows[:, :, m : m + 1]  # (k, a, b)
-        return samples.reshape(k, -1)[:, :total]
-
-
-def _expm1(z: torch.Tensor) -> torch.Tensor:
-    """Return ``exp(z) - I`` of a ``(k, m, m)`` batch, accurate relative to its own size.
-
-    Scaling and squaring on ``exp(z) - I`` itself: each matrix is divided by ``2**s``
-    (its own ``s``, so that its 1-norm is at most 1/2), the Taylor series of
-    ``exp(w) - I`` is summed to degree 16 (the remainder is below 1e-19 relative), and
-    ``E(2w) = 2 E(w) + E(w)**2`` undoes the scaling. Each matrix's result depends on that
-    matrix only, not on the rest of the batch.
-    """
-    with torch.no_grad():
-        norm = torch.linalg.matrix_norm(z, ord=1)
-        scale = torch.ceil(torch.log2(norm / 0.5)).clamp(min=0).nan_to_num(0.0)
-    w = z / torch.exp2(scale)[:, None, None]
-    eye = torch.eye(z.shape[-1], dtype=z.dtype, device=z.device)
-    series = eye + w / 16
-    for degree in range(15, 1, -1):
-        series = eye + (w @ series) / degree
-    result = w @ series
-    for level in range(int(scale.max()) if scale.numel() else 0):
-        squared = 2 * result + result @ result
-        result = torch.where((level < scale)[:, None, None], squared, result)
-    return result
-
-
-@dataclass(frozen=True)
-class _Cost:
-    """ITAE of the step response plus ``weight * max(0, max y - 1)``; inf when unstable."""
-
-    loop: _Loop
-    overshoot_weight: float
-
-    def __call__(self, gains: torch.Tensor) -> torch.Tensor:
-        if gains.is_complex():
-            raise ArgumentTypeError(
-                "the pid problem takes real gains only: |e| and max y are not analytic, "
-                "so complex steps cannot differentiate it"
-            )
-        y, stable = self.loop.simulate(gains)
-        t = self.loop.times(gains)
-        weighted = t * (1 - y).abs()
-        # The trapezoid rule (t_0 = 0, so only the last sample needs its half weight).
-        itae = self.loop.dt * (weighted.sum(-1) - weighted[:, -1] / 2)
-        overshoot = (y.amax(-1) - 1).clamp(min=0)
-        cost = itae + self.overshoot_weight * overshoot
-        finite = torch.isfinite(gains).all(-1)
-        cost = torch.where(stable, cost, torch.full_like(cost, math.inf))
-        return torch.where(finite, cost, torch.full_like(cost, math.nan))
 
 
 def _coefficients(value: object, name: str) -> tuple[float, ...]:
@@ -290,7 +98,7 @@ def _plant(num: object, den: object) -> tuple[tuple[float, ...], tuple[float, ..
     return numerator, denominator
 
 
-def _loop(num: object, den: object, tau_f: object, horizon: object, dt: object) -> _Loop:
+def _loop(num: object, den: object, tau_f: object, horizon: object, dt: object) -> ClosedLoop:
     """Validate the options of the loop and build it."""
     numerator, denominator = _plant(num, den)
     tau = _real(tau_f, "tau_f", positive=True)
@@ -301,7 +109,7 @@ def _loop(num: object, den: object, tau_f: object, horizon: object, dt: object) 
         raise ArgumentValueError(
             f"horizon must be a whole number of steps dt; got horizon={horizon!r}, dt={dt!r}"
         )
-    return _Loop.build(numerator, denominator, tau, step, steps)
+    return ClosedLoop.build(numerator, denominator, tau, step, steps)
 
 
 def pid(
@@ -407,7 +215,7 @@ def pid(
         plant = f"a plant of order {len(denominator) - 1}"
     return Problem(
         name="pid",
-        fun=Vectorized(_Cost(loop, weight), 3),
+        fun=Vectorized(Cost(loop, weight), 3),
         x0=start(_START),
         f_star=None,
         bounds=_BOUNDS,

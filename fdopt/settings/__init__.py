@@ -21,6 +21,7 @@ from fdopt.settings.estimators import (
 )
 from fdopt.settings.evaluation import EvaluationSettings, FunctionSettings
 from fdopt.settings.grid import GridSettings
+from fdopt.settings.loading import describe_validation_error, load_config, parse_value
 from fdopt.settings.optimizers import (
     AdagradSettings,
     AdamSettings,
@@ -38,13 +39,7 @@ from fdopt.settings.optimizers import (
     SpsaOptimizerSettings,
     StepSchedule,
 )
-from fdopt.settings.run import (
-    ProblemSettings,
-    RunConfig,
-    describe_validation_error,
-    load_config,
-    parse_value,
-)
+from fdopt.settings.run import ProblemSettings, RunConfig
 from fdopt.settings.stop import OutputSettings, StopSettings
 
 __all__ = [
