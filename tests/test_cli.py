@@ -192,7 +192,7 @@ def _config_cases():
         yield pytest.param(path, id=path.name)
 
 
-@pytest.mark.parametrize("path", _config_cases())
+@pytest.mark.parametrize("path", list(_config_cases()))
 def test_every_shipped_config_converges(path, tmp_path, capsys):
     out = tmp_path / "result.json"
     code = main(["run", str(path), "--out", str(out)])

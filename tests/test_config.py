@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 import fdopt
 from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
+from fdopt.optimizers import OPTIMIZERS
 from fdopt.problems import get_problem
 from fdopt.runner import minimize_options, prepare, run_config
 from fdopt.settings import (
@@ -134,7 +135,7 @@ def test_follows_the_settings_conventions():
 
 
 def test_tags_match_the_unions():
-    assert OPTIMIZER_METHODS == ("gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad", "spsa")
+    assert tuple(OPTIMIZERS) == OPTIMIZER_METHODS
     assert "central" in ESTIMATOR_METHODS
     assert "spsa" in ESTIMATOR_METHODS
 

@@ -195,7 +195,7 @@ def test_nonfinite_at_x0_and_everywhere():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_evaluation_error_carries_the_best_point(method):
-    fun = Counting(fail_after=25)
+    fun = Counting(fail_after=12)
     with pytest.raises(EvaluationError, match="simulator crashed") as info:
         fdopt.minimize(fun, np.zeros(3), method=method, options=_options(method))
     error = info.value
@@ -386,3 +386,19 @@ def test_spsa_xtol_counts_only_steps_taken():
     )
     assert res.status == 3
     assert np.array_equal(res.x_last, np.zeros(3))
+
+
+def test_lbfgs_converges_within_scipy_lbfgsb_evaluations():
+    """Extended Rosenbrock, n = 10, from x0 = -1 (the flagship issue's case): scipy's
+    L-BFGS-B on its own differences with tight tolerances is the reference."""
+    from scipy.optimize import minimize as scipy_minimize
+    from scipy.optimize import rosen
+
+    x0 = -np.ones(10)
+    reference = scipy_minimize(
+        rosen, x0, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-10, "maxfun": 10**5}
+    )
+    res = fdopt.minimize(rosen, x0, method="lbfgs", options={"gtol": 1e-8, "maxiter": 5000})
+    assert res.success
+    assert res.fun < 1e-10
+    assert res.nfev <= reference.nfev

@@ -1,5 +1,6 @@
 """Update rules and schedules: torch.optim as the oracle, purity, the table."""
 
+import itertools
 import math
 
 import pytest
@@ -16,6 +17,7 @@ from fdopt.settings import (
     ExponentialSchedule,
     GdSettings,
     InverseTimeSchedule,
+    LbfgsSettings,
     MomentumSettings,
     NesterovSettings,
     RmspropSettings,
@@ -189,3 +191,52 @@ def test_spsa_gains_follow_spall():
 def test_invalid_settings_name_the_field(model, field, value):
     with pytest.raises(ValidationError, match=field):
         model(**{field: value})
+
+
+def _dense_bfgs_inverse(pairs, gamma):
+    """The BFGS inverse-Hessian update applied to gamma I, pair by pair (the oracle)."""
+    n = pairs[0][0].numel()
+    h = gamma * torch.eye(n, dtype=torch.float64)
+    eye = torch.eye(n, dtype=torch.float64)
+    for s, y in pairs:
+        rho = 1.0 / (s @ y)
+        h = (eye - rho * torch.outer(s, y)) @ h @ (eye - rho * torch.outer(y, s))
+        h = h + rho * torch.outer(s, s)
+    return h
+
+
+def test_lbfgs_two_loop_equals_the_dense_bfgs_update():
+    generator = torch.Generator().manual_seed(3)
+    n = 5
+    m = torch.randn(n, n, generator=generator, dtype=torch.float64)
+    hessian = m @ m.T + n * torch.eye(n, dtype=torch.float64)  # positive definite
+    rule = OPTIMIZERS["lbfgs"].rule(LbfgsSettings(memory=10))
+    points = [torch.randn(n, generator=generator, dtype=torch.float64) for _ in range(5)]
+    state = rule.init(points[0])
+    for x in points:
+        delta, state = rule.update(hessian @ x, state, x, 1.0)
+    pairs = [(b - a, hessian @ (b - a)) for a, b in itertools.pairwise(points)]
+    s, y = pairs[-1]
+    expected = -_dense_bfgs_inverse(pairs, float((s @ y) / (y @ y))) @ (hessian @ points[-1])
+    torch.testing.assert_close(delta, expected, rtol=1e-10, atol=1e-12)
+    assert int(state.pairs) == 4
+
+
+def test_lbfgs_skips_pairs_without_positive_curvature():
+    rule = OPTIMIZERS["lbfgs"].rule(LbfgsSettings())
+    x0, x1 = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    g0, g1 = torch.ones(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)  # s'y < 0
+    _, state = rule.update(g0, rule.init(x0), x0, 1.0)
+    delta, state = rule.update(g1 + 0.5, state, x1, 1.0)
+    assert int(state.pairs) == 0
+    torch.testing.assert_close(delta, -(g1 + 0.5))  # no pairs: steepest descent
+
+
+def test_lbfgs_keeps_only_memory_pairs():
+    rule = OPTIMIZERS["lbfgs"].rule(LbfgsSettings(memory=2))
+    state = rule.init(torch.zeros(2, dtype=torch.float64))
+    for k in range(5):
+        x = torch.tensor([float(k), float(k * k)], dtype=torch.float64)
+        _, state = rule.update(2 * x, state, x, 1.0)
+    assert int(state.pairs) == 2
+    assert state.s.shape == (2, 2)

@@ -22,6 +22,7 @@ from fdopt.settings import (
     AdamSettings,
     CentralSettings,
     GdSettings,
+    LbfgsSettings,
     MomentumSettings,
     NesterovSettings,
     RuleSettings,
@@ -79,13 +80,16 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
         raise TypeError(f"descend runs gradient rules; got {type(settings).__name__}")
     rule = OPTIMIZERS[options.method].rule(settings)
     factor = schedule(settings.schedule)
-    line_search = isinstance(settings, GdSettings) and settings.line_search
+    # Quasi-Newton steps are tried at their natural length 1 every iteration.
+    quasi_newton = isinstance(settings, LbfgsSettings)
+    line_search = quasi_newton or (isinstance(settings, GdSettings) and settings.line_search)
     # lr="auto": the step size adapts, as a line search does for gd ("bold driver").
     adaptive = line_search or settings.lr == "auto"
     restart = isinstance(settings, (MomentumSettings, NesterovSettings, AdamSettings))
     shrink = settings.shrink if isinstance(settings, GdSettings) else SHRINK
-    c1 = settings.c1 if isinstance(settings, GdSettings) and line_search else 0.0
+    c1 = settings.c1 if isinstance(settings, (GdSettings, LbfgsSettings)) else 0.0
     stop = options.stop
+    fresh_memory = True  # a quasi-Newton memory restarted since the last stall
 
     x = run.x
     f = problem.value(x)
@@ -111,6 +115,8 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
             return run.end(Status.MAX_TIME)
         if lr is None:
             lr = first_lr(rule.update(g, state, x, 1.0)[0], x, settings.first_step)
+        elif quasi_newton and settings.lr == "auto" and k > 0:
+            lr, scale = 1.0, 1.0
         rejected, nonfinite = 0, ""
         while True:
             t = lr * factor(k) * scale
@@ -130,6 +136,11 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
                     run.jac, scale, rejected = g, 1.0, 0
                     if not _finite(g):
                         return run.end(Status.NONFINITE, "the central-difference gradient")
+                    continue
+                if quasi_newton and not fresh_memory:
+                    # Stalled on a stale curvature model: start it again from -g.
+                    state, fresh_memory, scale, rejected = rule.init(x), True, 1.0, 0
+                    lr = first_lr(rule.update(g, state, x, 1.0)[0], x, settings.first_step)
                     continue
                 floor = _floor(x, f, level) if stop.gtol > 0 and problem.jac is None else 0.0
                 if projected_norm(problem, x, g) < floor:
@@ -153,6 +164,7 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
         if rejected == 0:
             scale = scale * GROW if adaptive else min(1.0, scale / shrink)
         x, f, g, state = x_new, f_new, g_new, new_state
+        fresh_memory = fresh_memory and not quasi_newton
         run.x, run.fun, run.jac = x, f, g
         converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)
         halt = observe(run)  # the callback sees every iteration, the last one too

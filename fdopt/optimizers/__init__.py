@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fdopt.optimizers._base import Rule, State, Update
-from fdopt.optimizers.rules import adagrad, adam, gd, momentum, nesterov, rmsprop, spsa
+from fdopt.optimizers.rules import adagrad, adam, gd, lbfgs, momentum, nesterov, rmsprop, spsa
 from fdopt.optimizers.schedules import schedule, spsa_gains
 from fdopt.settings import (
     AdagradSettings,
     AdamSettings,
     GdSettings,
+    LbfgsSettings,
     MomentumSettings,
     NesterovSettings,
     RmspropSettings,
@@ -51,6 +52,7 @@ OPTIMIZERS = _table(
     ("adam", AdamSettings, adam),
     ("rmsprop", RmspropSettings, rmsprop),
     ("adagrad", AdagradSettings, adagrad),
+    ("lbfgs", LbfgsSettings, lbfgs),
     ("spsa", SpsaOptimizerSettings, spsa),
 )
 """Method name -> (settings model, rule factory)."""

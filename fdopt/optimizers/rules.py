@@ -16,6 +16,9 @@ References
    ICLR 2018 (AMSGrad).
 .. [5] I. Loshchilov and F. Hutter, "Decoupled weight decay regularization", ICLR 2019.
 .. [6] J. Duchi, E. Hazan and Y. Singer, "Adaptive subgradient methods", JMLR 12, 2011.
+.. [7] J. Nocedal, "Updating quasi-Newton matrices with limited storage", Math. Comp.
+   35(151), 1980; J. Nocedal and S. J. Wright, "Numerical Optimization", 2nd ed.,
+   Springer, 2006, algorithm 7.4 (two-loop recursion).
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from fdopt.settings import (
     AdagradSettings,
     AdamSettings,
     GdSettings,
+    LbfgsSettings,
     MomentumSettings,
     NesterovSettings,
     RmspropSettings,
     SpsaOptimizerSettings,
 )
 
-__all__ = ["adagrad", "adam", "gd", "momentum", "nesterov", "rmsprop", "spsa"]
+__all__ = ["adagrad", "adam", "gd", "lbfgs", "momentum", "nesterov", "rmsprop", "spsa"]
 
 
 class Empty(NamedTuple):
@@ -193,3 +197,85 @@ def rmsprop(settings: RmspropSettings) -> Rule:
 def adagrad(settings: AdagradSettings) -> Rule:
     """AdaGrad [6]_: ``s <- s + g^2``, ``x <- x - lr g / (sqrt(s) + eps)``."""
     return _scaled_by_squares(None, settings.eps)
+
+
+class Memory(NamedTuple):
+    """L-BFGS's state: the last point and gradient, and the curvature pairs (oldest first).
+
+    ``pairs`` of the ``memory`` rows of ``s`` and ``y`` are in use (the last ones).
+    """
+
+    last_x: torch.Tensor
+    last_g: torch.Tensor
+    started: torch.Tensor
+    pairs: torch.Tensor
+    s: torch.Tensor
+    y: torch.Tensor
+
+
+def lbfgs(settings: LbfgsSettings) -> Rule:
+    """L-BFGS [7]_: the direction ``-H g`` by the two-loop recursion.
+
+    ``update(g, state, x, lr)`` first stores the pair ``s = x - x_last``,
+    ``y = g - g_last`` when ``s'y > 1e-10 |s| |y|`` (else skips it), then returns
+    ``lr * d`` with ``d = -H g``, ``H`` built from the pairs on ``H0 = (s'y / y'y) I``
+    of the newest one; without pairs ``d = -g``. The loop's line search picks ``lr``.
+
+    Examples
+    --------
+    >>> rule = lbfgs(LbfgsSettings())
+    >>> A = torch.diag(torch.tensor([1.0, 10.0], dtype=torch.float64))
+    >>> x0 = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    >>> x1 = torch.tensor([0.5, 0.2], dtype=torch.float64)
+    >>> _, state = rule.update(A @ x0, rule.init(x0), x0, 0.1)
+    >>> delta, state = rule.update(A @ x1, state, x1, 1.0)
+    >>> bool(int(state.pairs) == 1)
+    True
+    """
+    memory = settings.memory
+
+    def init(x: torch.Tensor) -> Memory:
+        zeros = torch.zeros((memory, x.numel()), dtype=x.dtype, device=x.device)
+        flag = torch.zeros((), dtype=torch.int64, device=x.device)
+        return Memory(x.clone(), torch.zeros_like(x), flag, flag, zeros, zeros)
+
+    def store(g: torch.Tensor, state: Memory, x: torch.Tensor) -> Memory:
+        if not bool(state.started):
+            return state
+        s, y = x - state.last_x, g - state.last_g
+        if not float(s @ y) > 1e-10 * float(s.norm() * y.norm()):
+            return state  # curvature not safely positive: skip the pair
+        pairs = min(int(state.pairs) + 1, memory)
+        s_rows = torch.cat([state.s[1:], s[None]])
+        y_rows = torch.cat([state.y[1:], y[None]])
+        count = torch.tensor(pairs, dtype=torch.int64, device=x.device)
+        return state._replace(pairs=count, s=s_rows, y=y_rows)
+
+    def direction(g: torch.Tensor, state: Memory) -> torch.Tensor:
+        pairs = int(state.pairs)
+        if pairs == 0:
+            return -g
+        s, y = state.s[-pairs:], state.y[-pairs:]
+        rho = 1.0 / (s * y).sum(dim=1)
+        q = g.clone()
+        alphas = []
+        for i in range(pairs - 1, -1, -1):
+            alpha = rho[i] * (s[i] @ q)
+            q = q - alpha * y[i]
+            alphas.append(alpha)
+        r = q * ((s[-1] @ y[-1]) / (y[-1] @ y[-1]))
+        for i, alpha in zip(range(pairs), reversed(alphas), strict=True):
+            beta = rho[i] * (y[i] @ r)
+            r = r + s[i] * (alpha - beta)
+        return -r
+
+    def update(
+        g: torch.Tensor, state: Memory, x: torch.Tensor, lr: float
+    ) -> tuple[torch.Tensor, Memory]:
+        stored = store(g, state, x)
+        started = torch.ones((), dtype=torch.int64, device=x.device)
+        return lr * direction(g, stored), stored._replace(
+            last_x=x.clone(), last_g=g.clone(), started=started
+        )
+
+    return Rule(init, update)

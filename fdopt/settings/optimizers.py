@@ -16,6 +16,7 @@ __all__ = [
     "ExponentialSchedule",
     "GdSettings",
     "InverseTimeSchedule",
+    "LbfgsSettings",
     "MomentumSettings",
     "NesterovSettings",
     "OptimizerSettings",
@@ -163,6 +164,23 @@ class AdagradSettings(RuleSettings):
     """Added to the root of the accumulated squares."""
 
 
+class LbfgsSettings(RuleSettings):
+    """L-BFGS (Nocedal 1980): ``x <- x + t d`` with ``d = -H g`` and a line search.
+
+    ``H`` comes from the last ``memory`` curvature pairs; ``t`` from backtracking that
+    starts at 1 (the first step, without pairs: ``first_step`` of the scale). The test
+    is Armijo's relaxed by the noise level ``e_f`` (Shi et al. 2023):
+    ``f(x + t d) <= f(x) + c1 t g'd + 2 e_f``. A pair ``(s, y)`` with ``s'y`` not safely
+    positive is skipped.
+    """
+
+    method: Literal["lbfgs"] = "lbfgs"
+    memory: PositiveInt = 10
+    """Curvature pairs kept."""
+    c1: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 1e-4
+    """Sufficient-decrease constant of the Armijo condition."""
+
+
 class SpsaOptimizerSettings(Settings):
     """SPSA (Spall 1992, 1998): ``x <- x - a_k g_k``, ``g_k`` from random perturbations.
 
@@ -207,6 +225,7 @@ OptimizerSettings = Annotated[
     | AdamSettings
     | RmspropSettings
     | AdagradSettings
+    | LbfgsSettings
     | SpsaOptimizerSettings,
     Field(discriminator="method"),
 ]
