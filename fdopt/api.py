@@ -16,6 +16,7 @@ import torch
 from scipy.optimize import OptimizeResult
 
 from fdopt._estimate import run_estimator
+from fdopt._multistart import MULTISTART, minimize_starts
 from fdopt._tensor import Source
 from fdopt.errors import FunctionOutputError
 from fdopt.estimators import Estimate
@@ -301,7 +302,9 @@ def minimize(
         ``schedule``, ...), the stopping tests (``maxiter``, ``maxfev``, ``gtol``,
         ``ftol``, ``xtol``, ``patience``, ``max_time``), the estimator's (``step``,
         ``accuracy``, ...), ``vectorized``, ``workers``, ``batch_size``, ``seed``,
-        ``history``, ``return_best`` and ``disp``; or a model such as
+        ``history``, ``return_best``, ``disp`` and ``multistart`` (``x0`` of shape
+        ``(k, n)``: ``k`` starts run one after another, each with these options, the
+        best returned with every start's result in ``starts``); or a model such as
         ``AdamSettings(lr=0.01)``. Unknown options are an error listing the valid ones.
 
     Returns
@@ -337,6 +340,17 @@ def minimize(
     >>> bool(np.allclose(res.x, 1.0, atol=1e-3)), res.success
     (True, True)
     """
+    if isinstance(options, dict) and MULTISTART in options:
+        return minimize_starts(
+            fun,
+            x0,
+            args=args,
+            method=method,
+            jac=jac,
+            bounds=bounds,
+            callback=callback,
+            options=options,
+        )
     return solve(
         fun,
         x0,

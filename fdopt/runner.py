@@ -275,16 +275,35 @@ def prepare(config: RunConfig) -> Job:
                     f"x0[{i}] = {value} lies outside bounds[{i}] = [{low}, {high}]"
                 )
     resolved["x0"], resolved["bounds"] = x0, bounds
+    options = minimize_options(config)
+    starts: Any = x0
+    if config.multistart.starts > 1:
+        starts = _starts(x0, bounds, config)
+        options["multistart"] = True
     return Job(
         config=RunConfig.model_validate(resolved),
         name=name,
         fun=fun,
-        x0=_start(x0, config.evaluation),
+        x0=_start(starts, config.evaluation),
         bounds=bounds,
         jac=None if config.estimator is None else config.estimator.method,
-        options=minimize_options(config),
+        options=options,
         f_star=f_star,
     )
+
+
+def _starts(
+    x0: list[float], bounds: tuple[tuple[float, float], ...] | None, config: RunConfig
+) -> list[list[float]]:
+    """``x0`` and ``starts - 1`` seeded normal perturbations of it, clipped to the bounds."""
+    center = np.asarray(x0, dtype=np.float64)
+    scale = config.multistart.radius * max(1.0, float(np.abs(center).max()))
+    generator = np.random.default_rng(config.seed)
+    others = center + scale * generator.standard_normal((config.multistart.starts - 1, center.size))
+    if bounds is not None:
+        low, high = np.asarray(bounds, dtype=np.float64).T
+        others = np.clip(others, low, high)
+    return [list(map(float, center)), *others.tolist()]
 
 
 def run_config(config: RunConfig, *, callback: Callable[..., Any] | None = None) -> OptimizeResult:

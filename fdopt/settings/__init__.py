@@ -40,7 +40,7 @@ from fdopt.settings.optimizers import (
     SpsaOptimizerSettings,
     StepSchedule,
 )
-from fdopt.settings.run import ProblemSettings, RunConfig
+from fdopt.settings.run import MultistartSettings, ProblemSettings, RunConfig
 from fdopt.settings.stop import OutputSettings, StopSettings
 
 __all__ = [
@@ -63,6 +63,7 @@ __all__ = [
     "InverseTimeSchedule",
     "LbfgsSettings",
     "MomentumSettings",
+    "MultistartSettings",
     "NesterovSettings",
     "OptimizerSettings",
     "OutputSettings",

@@ -38,6 +38,7 @@ __all__ = [
     "ESTIMATOR_METHODS",
     "OPTIMIZER_METHODS",
     "SCHEDULE_KINDS",
+    "MultistartSettings",
     "ProblemSettings",
     "RunConfig",
 ]
@@ -99,6 +100,22 @@ class ProblemSettings(Settings):
         return value
 
 
+class MultistartSettings(Settings):
+    """Several starts of one run, the best one kept (``fdopt.minimize``'s ``multistart``).
+
+    Examples
+    --------
+    >>> MultistartSettings(starts=8).radius
+    0.5
+    """
+
+    starts: PositiveInt = 1
+    """Number of starts: ``x0`` and ``starts - 1`` more."""
+    radius: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 0.5
+    """The other starts are ``x0 + radius * max(1, |x0|_inf) * z``, ``z`` standard normal
+    (from the run's ``seed``), clipped to the bounds."""
+
+
 class RunConfig(Settings):
     """A whole run: what to minimize, from where, how, and when to stop.
 
@@ -139,6 +156,8 @@ class RunConfig(Settings):
     """What is known of the function (its noise level)."""
     output: OutputSettings = OutputSettings()
     """What the result holds."""
+    multistart: MultistartSettings = MultistartSettings()
+    """Several starts (``starts > 1``): each runs to its end, the best is kept."""
     seed: int | None = None
     """Seed of every random number of the run (random estimators, SPSA, noise
     estimation); same seed, same run."""
