@@ -174,6 +174,28 @@ class Evaluator:
         """Whether the function returns scalars (None before the first evaluation)."""
         return self._scalar
 
+    def restore(self, nfev: int, best_x: torch.Tensor | None, best_f: torch.Tensor | None) -> None:
+        """Go on from a count and a best point saved earlier (a resumed run).
+
+        Parameters
+        ----------
+        nfev : int
+            Points evaluated before; they count against ``maxfev``.
+        best_x, best_f : torch.Tensor or None
+            The best point seen and its value, or both None.
+
+        Raises
+        ------
+        ArgumentValueError
+            If ``nfev`` is negative or only one of ``best_x`` and ``best_f`` is given.
+        """
+        if isinstance(nfev, bool) or not isinstance(nfev, int) or nfev < 0:
+            raise ArgumentValueError(f"nfev must be an int >= 0; got {nfev!r}")
+        if (best_x is None) != (best_f is None):
+            raise ArgumentValueError("best_x and best_f must be given together")
+        self.nfev = nfev
+        self.best_x, self.best_f = best_x, best_f
+
     def close(self) -> None:
         """Shut down the process pool this evaluator made (if any)."""
         if self._owned is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -17,7 +19,7 @@ from fdopt.loop._noise import noise_aware_steps, relative_noise
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
 from fdopt.loop._run import Run, Status
-from fdopt.optimizers import OPTIMIZERS, schedule
+from fdopt.optimizers import OPTIMIZERS, Rule, State, schedule
 from fdopt.settings import (
     AdamSettings,
     CentralSettings,
@@ -28,9 +30,10 @@ from fdopt.settings import (
     RuleSettings,
 )
 
-__all__ = ["descend", "first_lr", "projected_norm"]
+__all__ = ["Descent", "descend", "first_lr", "projected_norm", "start_descent"]
 
 Observer = Callable[[Run], bool]
+Save = Callable[["Descent", "Status | None"], None]
 
 GROW = 1.25
 """Factor of the step size after a step accepted at once (adaptive steps)."""
@@ -73,11 +76,150 @@ def first_lr(delta: torch.Tensor, x: torch.Tensor, first_step: float) -> float:
     return target / size if size > 0 and math.isfinite(size) else target
 
 
-def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> None:
-    """Iterate a gradient rule from ``run.x`` until a stopping test ends ``run``."""
+def _rule_settings(options: Options) -> RuleSettings:
     settings = options.optimizer
     if not isinstance(settings, RuleSettings):
         raise TypeError(f"descend runs gradient rules; got {type(settings).__name__}")
+    return settings
+
+
+@dataclass
+class Descent:
+    """The state of a gradient rule's iteration between two iterations.
+
+    Everything the next iteration reads, so that a run taken up from it (a checkpoint)
+    goes on exactly as the run that made it.
+
+    Attributes
+    ----------
+    x, f, g : torch.Tensor, float, torch.Tensor
+        The iterate, ``f`` there and the gradient estimate there.
+    rule_state : NamedTuple
+        The rule's state (moments, velocity, L-BFGS memory).
+    lr : float or None
+        The step size; None while ``lr="auto"`` has not yet set it.
+    scale : float
+        The adaptive factor of ``lr`` (halved by a rejected step, grown by a step
+        accepted at once).
+    k : int
+        Iterations done: the index of the next one (schedules read it).
+    level : float
+        The function's noise level relative to ``max(1, |f|)`` (0: none seen).
+    fresh_memory : bool
+        Whether the quasi-Newton memory was restarted since the last stall.
+    """
+
+    x: torch.Tensor
+    f: float
+    g: torch.Tensor
+    rule_state: State
+    lr: float | None
+    scale: float
+    k: int
+    level: float
+    fresh_memory: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the state as tensors and plain values (``rule_state._asdict()``)."""
+        return {
+            "x": self.x,
+            "f": self.f,
+            "g": self.g,
+            "rule_state": dict(self.rule_state._asdict()),
+            "lr": self.lr,
+            "scale": self.scale,
+            "k": self.k,
+            "level": self.level,
+            "fresh_memory": self.fresh_memory,
+        }
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any], rule: Rule) -> Descent:
+        """Return the state :meth:`as_dict` gave, the rule's state rebuilt by ``rule``.
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            If ``saved`` is not such a state (or not of this rule).
+        """
+        x = saved["x"]
+        template = rule.init(x)
+        fields = saved["rule_state"]
+        if set(fields) != set(template._fields):
+            raise ValueError(
+                f"the rule's state has {sorted(fields)}; {type(template).__name__} has "
+                f"{sorted(template._fields)}"
+            )
+        lr = saved["lr"]
+        return cls(
+            x=x,
+            f=float(saved["f"]),
+            g=saved["g"],
+            rule_state=type(template)(**fields),
+            lr=None if lr is None else float(lr),
+            scale=float(saved["scale"]),
+            k=int(saved["k"]),
+            level=float(saved["level"]),
+            fresh_memory=bool(saved["fresh_memory"]),
+        )
+
+
+def start_descent(problem: Problem, options: Options, run: Run) -> Descent | None:
+    """Evaluate ``f`` and the gradient at ``run.x`` and return the iteration's first state.
+
+    The noise level is estimated here (``noise="auto"``) and sets the estimator's step.
+    Returns None when the run ended already (``f`` or the gradient not finite at ``x0``).
+    """
+    settings = _rule_settings(options)
+    rule = OPTIMIZERS[options.method].rule(settings)
+    x = run.x
+    f = problem.value(x)
+    problem.sync(run)
+    run.fun = f
+    if not math.isfinite(f):
+        run.end(Status.NONFINITE, f"f(x0) = {f}")
+        return None
+    level = relative_noise(problem, options, x, f)
+    problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
+    g = problem.gradient(x, f)
+    run.njev += 1
+    problem.sync(run)
+    run.jac = g
+    if not _finite(g):
+        run.end(Status.NONFINITE, "the gradient estimate at x0 is not finite")
+        return None
+    return Descent(
+        x=x,
+        f=f,
+        g=g,
+        rule_state=rule.init(x),
+        lr=None if settings.lr == "auto" else float(settings.lr),
+        scale=1.0,
+        k=0,
+        level=level,
+        fresh_memory=True,
+    )
+
+
+def _ignore(it: Descent, ending: Status | None) -> None:
+    return None
+
+
+def descend(
+    problem: Problem,
+    options: Options,
+    run: Run,
+    observe: Observer,
+    it: Descent,
+    save: Save = _ignore,
+) -> None:
+    """Iterate a gradient rule from ``it`` until a stopping test ends ``run``.
+
+    ``it`` is updated in place; ``save(it, ending)`` is called at the end of every
+    iteration, before the observer sees it, with the status of the convergence test
+    that ends the run there (None if none does).
+    """
+    settings = _rule_settings(options)
     rule = OPTIMIZERS[options.method].rule(settings)
     factor = schedule(settings.schedule)
     # Quasi-Newton steps are tried at their natural length 1 every iteration.
@@ -89,38 +231,21 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
     shrink = settings.shrink if isinstance(settings, GdSettings) else SHRINK
     c1 = settings.c1 if isinstance(settings, (GdSettings, LbfgsSettings)) else 0.0
     stop = options.stop
-    fresh_memory = True  # a quasi-Newton memory restarted since the last stall
 
-    x = run.x
-    f = problem.value(x)
-    problem.sync(run)
-    run.fun = f
-    if not math.isfinite(f):
-        return run.end(Status.NONFINITE, f"f(x0) = {f}")
-    level = relative_noise(problem, options, x, f)
-    problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
-    g = problem.gradient(x, f)
-    run.njev += 1
-    problem.sync(run)
-    run.jac = g
-    if not _finite(g):
-        return run.end(Status.NONFINITE, "the gradient estimate at x0 is not finite")
-    state = rule.init(x)
-    lr = None if settings.lr == "auto" else float(settings.lr)
-    scale = 1.0
-    for k in range(stop.maxiter):
-        if projected_norm(problem, x, g) <= stop.gtol:
+    while it.k < stop.maxiter:
+        k, x, f = it.k, it.x, it.f
+        if projected_norm(problem, x, it.g) <= stop.gtol:
             return run.end(Status.GTOL)
         if run.out_of_time(stop):
             return run.end(Status.MAX_TIME)
-        if lr is None:
-            lr = first_lr(rule.update(g, state, x, 1.0)[0], x, settings.first_step)
+        if it.lr is None:
+            it.lr = first_lr(rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step)
         elif quasi_newton and settings.lr == "auto" and k > 0:
-            lr, scale = 1.0, 1.0
+            it.lr, it.scale = 1.0, 1.0
         rejected, nonfinite = 0, ""
         while True:
-            t = lr * factor(k) * scale
-            delta, new_state = rule.update(g, state, x, t)
+            t = it.lr * factor(k) * it.scale
+            delta, new_state = rule.update(it.g, it.rule_state, x, t)
             x_new = problem.project(x + delta)
             step = x_new - x
             if float(step.abs().max()) <= _tiny(x):
@@ -129,28 +254,32 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
                 if options.default_jac and not isinstance(problem.estimator, CentralSettings):
                     # Stalled on one-sided differences: their error may be what stops
                     # the descent, so go on with central ones (Shi et al. 2023).
-                    problem.estimator = noise_aware_steps(CentralSettings(), level, x.dtype)
-                    g = problem.gradient(x, f)
+                    problem.estimator = noise_aware_steps(CentralSettings(), it.level, x.dtype)
+                    it.g = problem.gradient(x, f)
                     run.njev += 1
                     problem.sync(run)
-                    run.jac, scale, rejected = g, 1.0, 0
-                    if not _finite(g):
+                    run.jac, it.scale, rejected = it.g, 1.0, 0
+                    if not _finite(it.g):
                         return run.end(Status.NONFINITE, "the central-difference gradient")
                     continue
-                if quasi_newton and not fresh_memory:
+                if quasi_newton and not it.fresh_memory:
                     # Stalled on a stale curvature model: start it again from -g.
-                    state, fresh_memory, scale, rejected = rule.init(x), True, 1.0, 0
-                    lr = first_lr(rule.update(g, state, x, 1.0)[0], x, settings.first_step)
+                    it.rule_state, it.fresh_memory, it.scale, rejected = rule.init(x), True, 1.0, 0
+                    it.lr = first_lr(
+                        rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step
+                    )
                     continue
-                floor = _floor(x, f, level) if stop.gtol > 0 and problem.jac is None else 0.0
-                if projected_norm(problem, x, g) < floor:
+                floor = _floor(x, f, it.level) if stop.gtol > 0 and problem.jac is None else 0.0
+                if projected_norm(problem, x, it.g) < floor:
                     return run.end(Status.GTOL, "to the accuracy of the estimated gradient")
                 return run.end(Status.NO_PROGRESS)
             f_new = problem.value(x_new)
             problem.sync(run)
             if not math.isfinite(f_new):
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
-            elif not adaptive or f_new <= f + c1 * float(g @ step) + 2 * level * max(1, abs(f)):
+            elif not adaptive or f_new <= f + c1 * float(it.g @ step) + 2 * it.level * max(
+                1, abs(f)
+            ):
                 g_new = problem.gradient(x_new, f_new)
                 run.njev += 1
                 problem.sync(run)
@@ -158,15 +287,17 @@ def descend(problem: Problem, options: Options, run: Run, observe: Observer) -> 
                     break
                 nonfinite = "non-finite gradient estimates at every step tried"
             rejected += 1
-            scale *= shrink
+            it.scale *= shrink
             if restart and adaptive:  # an increase of f restarts the momentum
-                state = rule.init(x)
+                it.rule_state = rule.init(x)
         if rejected == 0:
-            scale = scale * GROW if adaptive else min(1.0, scale / shrink)
-        x, f, g, state = x_new, f_new, g_new, new_state
-        fresh_memory = fresh_memory and not quasi_newton
-        run.x, run.fun, run.jac = x, f, g
+            it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
+        it.x, it.f, it.g, it.rule_state = x_new, f_new, g_new, new_state
+        it.fresh_memory = it.fresh_memory and not quasi_newton
+        it.k = k + 1
+        run.x, run.fun, run.jac = it.x, it.f, it.g
         converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)
+        save(it, converged)  # before the callback, which may copy the checkpoint
         halt = observe(run)  # the callback sees every iteration, the last one too
         if converged is not None:
             return run.end(converged)

@@ -168,6 +168,48 @@ class Run:
         """Mark the run finished."""
         self.status, self.detail = status, detail
 
+    def snapshot(self) -> dict[str, Any]:
+        """Return what a checkpoint keeps of the record: tensors and plain values.
+
+        The count and the best point are the evaluator's (see :mod:`fdopt.loop._checkpoint`).
+        """
+        history = None
+        if self.history is not None:  # one tensor: a float each would be pickled slowly
+            history = {
+                "columns": list(self.history),
+                "values": torch.tensor(list(self.history.values()), dtype=torch.float64),
+            }
+        return {
+            "x": self.x,
+            "fun": self.fun,
+            "jac": self.jac,
+            "nit": self.nit,
+            "njev": self.njev,
+            "status": None if self.status is None else int(self.status),
+            "detail": self.detail,
+            "history": history,
+            "elapsed": self.elapsed,
+            "f_window": list(self._f_window),
+            # one tensor, not one per iterate: each tensor costs a record in the file
+            "x_window": torch.stack(self._x_window) if self._x_window else None,
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take up the record :meth:`snapshot` returned (the clock goes on from its time)."""
+        self.x, self.fun, self.jac = saved["x"], saved["fun"], saved["jac"]
+        self.nit, self.njev = int(saved["nit"]), int(saved["njev"])
+        status = saved["status"]
+        self.status = None if status is None else Status(status)
+        self.detail = str(saved["detail"])
+        history = saved["history"]
+        if history is not None:
+            values = history["values"].tolist()
+            self.history = dict(zip(history["columns"], values, strict=True))
+        self.started = time.perf_counter() - float(saved["elapsed"])
+        self._f_window = list(saved["f_window"])
+        window = saved["x_window"]
+        self._x_window = [] if window is None else list(window.unbind(0))
+
     def as_dict(self) -> dict[str, Any]:
         """Return the record's public fields (for results and checkpoints)."""
         return {

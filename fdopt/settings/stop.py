@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationInfo, field_validator
+
 from fdopt.settings._base import NonNegativeFloat, PositiveFloat, PositiveInt, Settings
 
 __all__ = ["OutputSettings", "StopSettings"]
@@ -36,7 +42,19 @@ class StopSettings(Settings):
 
 
 class OutputSettings(Settings):
-    """What a run's result holds."""
+    """What a run's result holds, and where its checkpoints go.
+
+    Examples
+    --------
+    >>> OutputSettings(checkpoint="run.ckpt").checkpoint.name
+    'run.ckpt'
+    >>> from pydantic import ValidationError
+    >>> try:
+    ...     OutputSettings(resume=3)
+    ... except ValidationError as error:
+    ...     print(error.errors()[0]["msg"])
+    Value error, resume must be a path (a str or an os.PathLike); got int 3
+    """
 
     return_best: bool = True
     """Return the best point seen (noisy functions); False: the last iterate. The other
@@ -45,3 +63,27 @@ class OutputSettings(Settings):
     """Record per-iteration ``f``, ``|g|_inf``, ``nfev`` and step length."""
     disp: bool = False
     """Print the result's message at the end."""
+    checkpoint: Path | None = None
+    """Write the run's complete state to this file after every iteration (atomically:
+    a temporary file in the same directory, then renamed over it)."""
+    resume: Path | None = None
+    """Continue the run saved in this checkpoint file; it may be the ``checkpoint`` file
+    itself. The method, its settings, the estimator's and the function's settings,
+    ``seed``, ``history``, ``x0`` and ``bounds`` must be those it was written with."""
+
+    @field_validator("checkpoint", "resume", mode="before")
+    @classmethod
+    def _path(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or isinstance(value, Path):
+            return value
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        if not isinstance(value, str):
+            # a ValueError: pydantic turns it (not a TypeError) into a ValidationError
+            raise ValueError(
+                f"{info.field_name} must be a path (a str or an os.PathLike); got "
+                f"{type(value).__name__} {value!r}"
+            )
+        if not value:
+            raise ValueError(f"{info.field_name} must be a path; got an empty string")
+        return value
