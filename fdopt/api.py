@@ -302,7 +302,9 @@ def minimize(
         ``schedule``, ...), the stopping tests (``maxiter``, ``maxfev``, ``gtol``,
         ``ftol``, ``xtol``, ``patience``, ``max_time``), the estimator's (``step``,
         ``accuracy``, ...), ``vectorized``, ``workers``, ``batch_size``, ``seed``,
-        ``history``, ``return_best``, ``disp`` and ``multistart`` (``x0`` of shape
+        ``history``, ``return_best``, ``disp``, ``checkpoint`` and ``resume`` (a path:
+        the run's state written every iteration, and a run continued from it bit for
+        bit), ``noise`` and ``multistart`` (``x0`` of shape
         ``(k, n)``: ``k`` starts run one after another, each with these options, the
         best returned with every start's result in ``starts``); or a model such as
         ``AdamSettings(lr=0.01)``. Unknown options are an error listing the valid ones.

@@ -402,3 +402,31 @@ def test_lbfgs_converges_within_scipy_lbfgsb_evaluations():
     assert res.success
     assert res.fun < 1e-10
     assert res.nfev <= reference.nfev
+
+
+@pytest.mark.parametrize("jac", ["spsa", "smoothing"])
+def test_random_gradients_draw_new_directions_each_iteration(jac, tmp_path):
+    """One generator per run: the same seed gives the same run, but each gradient draws
+    new directions (a generator seeded afresh per gradient would repeat them)."""
+    fun = Counting()
+    options = {"seed": 0, "maxiter": 6, "lr": 0.01, "gtol": 0, "noise": None}
+    res = fdopt.minimize(fun, np.zeros(3), method="gd", jac=jac, options=options)
+    points = np.array(fun.points)
+    # each iteration: f at the iterate, then the perturbed points of one gradient
+    per_iteration = len(points) // (res.nit + 1)
+    directions = [
+        np.sign(points[i * per_iteration + 1] - points[i * per_iteration]).tolist()
+        for i in range(res.nit)
+    ]
+    assert len({tuple(d) for d in directions}) > 1
+    again = fdopt.minimize(Counting(), np.zeros(3), method="gd", jac=jac, options=options)
+    assert np.array_equal(res.x, again.x)
+    # and a resumed run goes on with the same stream of directions
+    path = tmp_path / "run.ckpt"
+    first = {**options, "maxiter": 3, "checkpoint": str(path)}
+    fdopt.minimize(Counting(), np.zeros(3), method="gd", jac=jac, options=first)
+    resumed = fdopt.minimize(
+        Counting(), np.zeros(3), method="gd", jac=jac, options={**options, "resume": str(path)}
+    )
+    assert np.array_equal(resumed.x, res.x)
+    assert resumed.nfev == res.nfev

@@ -17,6 +17,7 @@ from typing import Any
 
 from fdopt import _arguments
 from fdopt.errors import BudgetExhaustedError, EvaluationError
+from fdopt.estimators.random import make_generator
 from fdopt.evaluation import Evaluator
 from fdopt.loop import _checkpoint
 from fdopt.loop._checkpoint import FINISHED, Checkpointer
@@ -26,6 +27,7 @@ from fdopt.loop._problem import Problem
 from fdopt.loop._run import MESSAGES, Run, Status
 from fdopt.loop._spsa import SpsaState, optimize_spsa, start_spsa
 from fdopt.optimizers import OPTIMIZERS
+from fdopt.settings import SmoothingSettings, SpsaSettings
 
 __all__ = [
     "EVALUATION_OPTIONS",
@@ -101,7 +103,9 @@ def optimize(
         point_shape=shape,
         track_best=True,
     )
-    problem = Problem(evaluator, box, parsed.estimator, parsed.jac, source, shape, args)
+    random = isinstance(parsed.estimator, (SpsaSettings, SmoothingSettings))
+    generator = make_generator(parsed.seed, x.device) if random else None
+    problem = Problem(evaluator, box, parsed.estimator, parsed.jac, source, shape, args, generator)
     run = Run(x=x, source=source, shape=shape, return_best=output.return_best)
     if output.history:
         run.start_history()

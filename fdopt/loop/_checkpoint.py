@@ -199,6 +199,9 @@ class Checkpointer:
                 "best_f": evaluator.best_f,
             },
             "estimator": None if estimator is None else estimator.model_dump(mode="json"),
+            "generator": None
+            if self.problem.generator is None
+            else self.problem.generator.get_state(),
             "iteration": None if iteration is None else iteration.as_dict(),
         }
 
@@ -302,6 +305,9 @@ def restore(saved: dict[str, Any], path: Path, problem: Problem, run: Run) -> No
         if estimator is not None:
             model = ESTIMATORS[estimator["method"]].settings
             problem.estimator = cast(EstimatorSettings, model.model_validate(estimator))
+        state = saved.get("generator")
+        if state is not None and problem.generator is not None:
+            problem.generator.set_state(state.cpu())
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise malformed(path, f"{type(error).__name__}: {error}") from error
     problem.sync(run)

@@ -13,7 +13,7 @@ from fdopt.errors import EvaluationError, FunctionOutputError
 from fdopt.estimators import ESTIMATORS, Bounds
 from fdopt.evaluation import Evaluator
 from fdopt.loop._run import Run
-from fdopt.settings import EstimatorSettings
+from fdopt.settings import EstimatorSettings, SmoothingSettings, SpsaSettings
 
 __all__ = ["Problem"]
 
@@ -38,6 +38,9 @@ class Problem:
         The shape of the user's ``x0``.
     args : tuple
         Extra arguments of ``fun`` and ``jac``.
+    generator : torch.Generator or None
+        The run's one generator for random estimators (``jac="spsa"``,
+        ``"smoothing"``): each gradient draws new directions from it.
     """
 
     evaluator: Evaluator
@@ -47,6 +50,7 @@ class Problem:
     source: Source
     shape: tuple[int, ...]
     args: Sequence[Any] = ()
+    generator: torch.Generator | None = None
 
     def value(self, x: torch.Tensor) -> float:
         """``f(x)`` (one evaluation); may be NaN or infinite."""
@@ -75,6 +79,9 @@ class Problem:
         chosen = settings or self.estimator
         assert chosen is not None  # parse_options sets one of jac and estimator
         method = ESTIMATORS[chosen.method]
+        random = isinstance(chosen, (SpsaSettings, SmoothingSettings))
+        if random and self.generator is not None and "generator" not in extra:
+            extra["generator"] = self.generator
         f0 = None if f is None else torch.tensor([f], dtype=x.dtype, device=x.device)
         estimate = method.estimate(self.evaluator, x, chosen, bounds=self.bounds, f0=f0, **extra)
         return estimate.value[0]
