@@ -59,3 +59,26 @@ def test_optimize_quick() -> None:
     assert any("fdopt adam" in header and "scipy L-BFGS-B" in header for header in headers)
     assert any(line.startswith("| solver | deterministic") for line in headers)
     assert "| fdopt momentum |" in completed.stdout
+
+
+@pytest.mark.slow
+def test_data_profiles_quick() -> None:
+    # Two worker processes: the run stays quick and the parallel path is exercised.
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "data_profiles.py"), "--quick", "--jobs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    headers = [line for line in completed.stdout.splitlines() if line.startswith("| solver |")]
+    assert len(headers) == 2  # --quick: deterministic and relative noise 1e-3
+    for column in ("1e-1 k=10", "1e-3 k=100", "1e-7 k=100", "budget used"):
+        assert all(column in header for header in headers), column
+    for title in ("Deterministic:", "Relative noise 1e-3:"):
+        assert title in completed.stdout
+    for row in ("| fdopt lbfgs |", "| scipy L-BFGS-B |", "| scipy COBYLA |"):
+        assert row in completed.stdout
+    assert "Target (deterministic, within 100(n+1))" in completed.stdout
+    assert "Target (noisy, within 100(n+1))" in completed.stdout

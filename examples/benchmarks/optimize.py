@@ -39,28 +39,11 @@ import numpy as np
 import scipy
 import scipy.optimize
 import torch
+from _common import Exhausted, nevergrad  # this folder (the script's) is on sys.path
 
 import fdopt
 from fdopt.optimizers import OPTIMIZERS
 from fdopt.problems import MGH_SET, Problem, get_problem
-
-try:
-    import nevergrad
-    from nevergrad.optimization import metamodel, optimizerlib
-except ImportError:  # an optional peer (the `benchmark` extra)
-    nevergrad = None
-else:
-    _learn_on_k_best = metamodel.learn_on_k_best
-
-    def _learn_or_fail(*args: Any, **kwargs: Any) -> Any:
-        # nevergrad 1.0.12's meta-model calls float() on a 1-element array, a TypeError
-        # under numpy 2.x; report it as the MetaModelFailure NGOpt already falls back on.
-        try:
-            return _learn_on_k_best(*args, **kwargs)
-        except TypeError as error:
-            raise metamodel.MetaModelFailure(str(error)) from error
-
-    optimizerlib.learn_on_k_best = _learn_or_fail
 
 FDOPT_METHODS = tuple(OPTIMIZERS)
 SMOOTH = (
@@ -73,10 +56,6 @@ SMOOTH_NOISE = 1e-6
 SMOOTH_TARGET = 1e-6
 MGH_NOISE = 1e-3
 MGH_TAU = 1e-3
-
-
-class Exhausted(Exception):
-    """The budget is spent: ends a peer that cannot be given a hard budget."""
 
 
 @dataclass
