@@ -305,8 +305,10 @@ def minimize(
         ``history``, ``return_best``, ``disp``, ``checkpoint`` and ``resume`` (a path:
         the run's state written every iteration, and a run continued from it bit for
         bit), ``noise`` and ``multistart`` (``x0`` of shape
-        ``(k, n)``: ``k`` starts run one after another, each with these options, the
-        best returned with every start's result in ``starts``); or a model such as
+        ``(k, n)``: ``k`` starts, each with these options, the best returned with every
+        start's result in ``starts`` and the calls of ``fun`` in ``ncalls``; with
+        ``vectorized=True`` the starts' points share calls, as few as ``batch_size``
+        allows, else the starts run one after another); or a model such as
         ``AdamSettings(lr=0.01)``. Unknown options are an error listing the valid ones.
 
     Returns

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "examples" / "benchmarks"
 
@@ -82,3 +83,22 @@ def test_data_profiles_quick() -> None:
         assert row in completed.stdout
     assert "Target (deterministic, within 100(n+1))" in completed.stdout
     assert "Target (noisy, within 100(n+1))" in completed.stdout
+
+
+@pytest.mark.slow
+def test_multistart_quick() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "multistart.py"), "--quick", "--iterations", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    headers = [line for line in completed.stdout.splitlines() if line.startswith("| device |")]
+    assert len(headers) == 2  # shared calls, and the same with a cost per call
+    for column in ("s / iter", "calls / iter", "points / call", "ms / start-iter", "vs k=1"):
+        assert all(column in header for header in headers), column
+    rows = [line for line in completed.stdout.splitlines() if line.startswith("|    cpu |")]
+    assert len(rows) == 6  # k = 1, 4, 16, twice
+    assert ("CUDA: no CUDA device" in completed.stdout) != torch.cuda.is_available()
