@@ -175,18 +175,10 @@ class CombinedCalls:
     # -- the runs' side -------------------------------------------------------------------
 
     def proxy(self, run: int) -> Callable[..., Any]:
-        """Return the stand-in vectorized function of run ``run``.
+        """Return run ``run``'s stand-in for ``fun`` (``run``: its task's index).
 
-        Parameters
-        ----------
-        run : int
-            The run's index (its task's position in :meth:`run`).
-
-        Returns
-        -------
-        callable
-            ``proxy(X, *args)``: waits for the shared call and returns ``fun``'s rows
-            for ``X`` (raises what ``fun`` raised on them).
+        ``proxy(X, *args)`` waits for the shared call and returns ``fun``'s rows for
+        ``X``, or raises what ``fun`` raised on them.
         """
         self._check_index(run)
 
@@ -284,7 +276,7 @@ class CombinedCalls:
                 thread = threading.Thread(target=self._member, args=(i, task), name=name)
                 thread.daemon = True
                 thread.start()
-                threads.append(thread)
+                threads.append(thread)  # started: the only threads to wind down and join
             replies: dict[int, tuple[Any, BaseException | None]]
             replies = dict.fromkeys(range(self.runs), (None, None))
             while replies:
@@ -297,11 +289,10 @@ class CombinedCalls:
         except BaseException as error:
             self._cancel(f"the coordinating thread raised {type(error).__name__}")
             self._wind_down(len(threads))
+            raise
+        finally:
             for thread in threads:
                 thread.join()
-            raise
-        for thread in threads:
-            thread.join()
         return list(self._outcomes)
 
     def _cancel(self, reason: str) -> None:

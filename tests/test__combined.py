@@ -177,3 +177,21 @@ def test_an_interrupt_in_a_serial_call_winds_every_thread_down():
     with pytest.raises(KeyboardInterrupt):
         calls.run(tasks)
     assert threading.active_count() == before
+
+
+def test_a_thread_that_cannot_start_winds_the_started_ones_down(monkeypatch):
+    started = []
+    real_start = threading.Thread.start
+
+    def start(thread):
+        if len(started) == 2:
+            raise RuntimeError("can't start new thread")
+        started.append(thread)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    calls = CombinedCalls(square_sums, runs=4)
+    with pytest.raises(RuntimeError, match="can't start"):
+        calls.run([lambda run=run: calls.proxy(run)(np.ones((1, 2))) for run in range(4)])
+    assert len(started) == 2
+    assert not any(thread.is_alive() for thread in started)
