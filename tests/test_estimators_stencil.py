@@ -306,6 +306,29 @@ def test_vanishing_step_is_an_error_naming_step():
     assert calls == []
 
 
+@pytest.mark.parametrize(("method", "settings", "order", "peer", "nfev"), METHODS, ids=IDS)
+def test_a_step_per_coordinate_is_that_steps_stencil(method, settings, order, peer, nfev):
+    """``step=(h_1, ..., h_n)`` differences coordinate i over h_i max(1, |x_i|): the same
+    as a scalar step, coordinate by coordinate."""
+    x = torch.tensor([0.3, -2.5, 4.0], dtype=F64)
+    steps = (1e-3, 1e-5, 3e-4)
+    kind = type(settings)
+    mixed = method(*make_evaluate(smooth)[:1], x, kind(**{**settings.model_dump(), "step": steps}))
+    for i, h in enumerate(steps):
+        alone = method(*make_evaluate(smooth)[:1], x, kind(**{**settings.model_dump(), "step": h}))
+        torch.testing.assert_close(mixed.value[:, i], alone.value[:, i], rtol=0, atol=0)
+        assert float(mixed.step[i]) == pytest.approx(h * max(1.0, abs(float(x[i]))))
+
+
+def test_a_step_per_coordinate_of_the_wrong_length_names_step():
+    evaluate, calls = make_evaluate(smooth)
+    with pytest.raises(ArgumentValueError, match=r"step must hold one .* \(3\); got 2"):
+        central(
+            evaluate, torch.tensor([1.0, 2.0, 3.0], dtype=F64), CentralSettings(step=(1e-3, 1e-3))
+        )
+    assert calls == []
+
+
 @pytest.mark.parametrize(
     ("method", "settings", "one_sided", "order"),
     [
@@ -350,6 +373,8 @@ def test_auto_step_uses_the_noise_estimate(
         (BackwardSettings, "accuracy", 9),
         (ForwardSettings, "step", -1e-3),
         (CentralSettings, "step", "tiny"),
+        (CentralSettings, "step", (1e-3, 0.0)),
+        (ForwardSettings, "step", ()),
         (Central4Settings, "accuracy", 4),
     ],
 )

@@ -345,6 +345,19 @@ def test_noise_aware_steps_on_a_noisy_function(name):
     assert reached["auto"] < 1e-3 < reached[None]
 
 
+def test_noisy_lbfgs_follows_noise_that_shrinks_with_f():
+    """Multiplicative noise 1e-3 on Rosenbrock: measured at x0 (f = 24) it is 100 times
+    what it is at f = 0.24. With steps and the noise allowance set once at x0, L-BFGS
+    wanders at f ~ 1e-2; measured again each time |f| falls 100-fold, it converges."""
+    from fdopt.problems import get_problem
+
+    clean = get_problem("rosenbrock")
+    noisy = get_problem("rosenbrock", noise=1e-3, noise_kind="multiplicative", seed=0)
+    res = fdopt.minimize(noisy.fun, noisy.x0, method="lbfgs", options={"maxfev": 600})
+    assert clean.fun(res.x) < 1e-8
+    assert res.nfev <= 600
+
+
 def test_noise_option_values():
     fun = Counting()
     res = fdopt.minimize(fun, np.zeros(3), options={"noise": 0.0})

@@ -2,6 +2,7 @@
 uninterrupted run ends, bit for bit; checkpoints are written atomically; a resume with
 other options, or from a missing or damaged file, is a clear error before any evaluation."""
 
+import io
 import os
 import pathlib
 
@@ -206,9 +207,44 @@ def test_noise_aware_adam_on_a_noisy_problem(tmp_path):
     )
     saved = torch.load(path, weights_only=True)
     assert saved["iteration"]["level"] > 1e-4  # the noise seen at x0
-    assert saved["estimator"]["step"] > 1e-2  # a noise-aware step, not sqrt(eps)
+    # Central differences with a noise-aware step per coordinate, not sqrt(eps).
+    assert saved["estimator"]["method"] == "central"
+    assert min(saved["estimator"]["step"]) > 1e-3
     rest = fdopt.minimize(noisy.fun, noisy.x0, method="adam", options={**options, "resume": path})
     assert first.nfev < rest.nfev
+    assert_same_run(full, rest)
+
+
+def test_noisy_lbfgs_resumed_after_the_noise_was_measured_again(tmp_path):
+    """Where |f| has fallen 100-fold the noise and the steps are measured again: a run
+    resumed after that goes on with the new steps and ends as the uninterrupted one."""
+
+    def problem():
+        return get_problem("rosenbrock", noise=1e-3, noise_kind="multiplicative", seed=0)
+
+    path, snapshots = tmp_path / "run.ckpt", []
+
+    def keep(intermediate_result):
+        snapshots.append(path.read_bytes())
+
+    options = {"maxfev": 400, "seed": 0, "history": True}
+    full = fdopt.minimize(problem().fun, problem().x0, method="lbfgs", options=options)
+    noisy = problem()
+    fdopt.minimize(
+        noisy.fun, noisy.x0, method="lbfgs", callback=keep, options={**options, "checkpoint": path}
+    )
+    f0 = float(problem().fun(problem().x0))
+    later = [
+        k
+        for k, snapshot in enumerate(snapshots)
+        if torch.load(io.BytesIO(snapshot), weights_only=True)["iteration"]["f_measured"] < f0 / 100
+    ]
+    assert later
+    assert later[0] < len(snapshots) - 2
+    path.write_bytes(snapshots[later[0] + 1])
+    again = problem()  # its noise stream replayed up to the snapshot's evaluations
+    again.fun(np.zeros((torch.load(path, weights_only=True)["evaluator"]["nfev"], 2)))
+    rest = fdopt.minimize(again.fun, again.x0, method="lbfgs", options={**options, "resume": path})
     assert_same_run(full, rest)
 
 

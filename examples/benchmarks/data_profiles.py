@@ -3,6 +3,7 @@
 Usage::
 
     python examples/benchmarks/data_profiles.py [--quick] [--jobs N] [--plot PATH]
+        [--problems NAME ...] [--solvers NAME ...] [--results PATH]
 
 The problems are every registered Moré-Garbow-Hillstrom problem of
 :mod:`fdopt.problems` with a known minimum ``f*``, each at its default number of
@@ -11,7 +12,10 @@ noise of relative level 1e-3 and 1e-6 (``f(x) (1 + level z)``, seeded). Every so
 gets a budget of ``1000 (n + 1)`` evaluations. ``--quick`` (the smoke test) runs the 5
 smallest problems, deterministic and with noise 1e-3, on budgets of ``100 (n + 1)``;
 ``--jobs N`` runs the problems in ``N`` processes (the results do not depend on it);
-``--problems NAME ...`` runs only those.
+``--problems NAME ...`` and ``--solvers NAME ...`` run only those. ``--results PATH``
+keeps every run in a JSON file as it ends and takes the runs already there instead of
+running them again, so that a long benchmark can be run in parts (say, the peers and
+fdopt's methods separately) and the tables printed from all of them.
 
 A problem counts as solved to the tolerance ``tau`` within ``k (n + 1)`` evaluations when
 one of the first ``k (n + 1)`` points the solver evaluated has a noise-free value
@@ -50,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import multiprocessing
 import platform
 import shlex
@@ -318,21 +323,77 @@ Results = dict[tuple[float | None, str, str], Run]
 """(noise, solver, problem) -> run."""
 
 
+class Store:
+    """Runs kept in a JSON file (``--results``), keyed by noise, solver, problem, budget.
+
+    Parameters
+    ----------
+    path : Path or None
+        The file; None keeps nothing.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.runs: dict[str, dict[str, Any]] = {}
+        if path is not None and path.exists():
+            self.runs = json.loads(path.read_text())
+
+    @staticmethod
+    def key(noise: float | None, solver: str, name: str, factor: int) -> str:
+        """Return the entry of one run: ``"1e-3|fdopt lbfgs|rosenbrock|1000"``."""
+        return f"{'none' if noise is None else _sci(noise)}|{solver}|{name}|{factor}"
+
+    def get(self, noise: float | None, solver: str, name: str, factor: int) -> Run | None:
+        """Return the stored run, or None."""
+        saved = self.runs.get(self.key(noise, solver, name, factor))
+        if saved is None:
+            return None
+        return Run(tuple(saved["first"]), saved["nfev"], saved["error"], saved["seconds"])
+
+    def put(self, noise: float | None, solver: str, name: str, factor: int, run: Run) -> None:
+        """Keep ``run`` and rewrite the file (written then renamed: never half written)."""
+        if self.path is None:
+            return
+        self.runs[self.key(noise, solver, name, factor)] = {
+            "first": list(run.first),
+            "nfev": run.nfev,
+            "error": run.error,
+            "seconds": run.seconds,
+        }
+        partial = self.path.with_name(self.path.name + ".part")
+        partial.write_text(json.dumps(self.runs, indent=0, sort_keys=True))
+        partial.replace(self.path)
+
+
 def run_all(
     names: Sequence[str],
     solver_names: Sequence[str],
     noises: Sequence[float | None],
     factor: int,
     jobs: int,
+    store: Store | None = None,
 ) -> Results:
-    """Run every solver on every problem at every noise level, in ``jobs`` processes."""
-    tasks = [(s, p, noise) for noise in noises for p in names for s in solver_names]
+    """Run every solver on every problem at every noise level, in ``jobs`` processes.
+
+    Runs found in ``store`` are taken from it; the others are added to it as they end.
+    """
+    store = store or Store(None)
+    results: Results = {}
+    tasks = []
+    for noise in noises:
+        for name in names:
+            for solver in solver_names:
+                saved = store.get(noise, solver, name, factor)
+                if saved is None:
+                    tasks.append((solver, name, noise))
+                else:
+                    results[noise, solver, name] = saved
     sizes = {p: get_problem(p).n for p in names}
     tasks.sort(key=lambda task: -sizes[task[1]])  # the longest first, for balance
-    results: Results = {}
     if jobs <= 1:
         for solver, name, noise in tasks:
-            results[noise, solver, name] = run_one(solver, name, noise, factor)
+            results[noise, solver, name] = run = run_one(solver, name, noise, factor)
+            store.put(noise, solver, name, factor, run)
         return results
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker) as pool:
@@ -341,7 +402,9 @@ def run_all(
             for solver, name, noise in tasks
         }
         for done, future in enumerate(as_completed(futures), 1):
-            results[futures[future]] = future.result()
+            noise, solver, name = futures[future]
+            results[noise, solver, name] = run = future.result()
+            store.put(noise, solver, name, factor, run)
             if done % max(1, len(futures) // 20) == 0:
                 print(f"{done}/{len(futures)} runs done", file=sys.stderr, flush=True)
     return results
@@ -524,6 +587,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--problems", nargs="+", metavar="NAME", help="run these problems only (default: all)"
     )
+    parser.add_argument(
+        "--solvers", nargs="+", metavar="NAME", help="run these solvers only (default: all)"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="keep the runs in this JSON file, and take those already in it from it",
+    )
     parser.add_argument("--plot", type=Path, help="save the data profiles to this PNG")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -539,6 +610,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.quick:  # the smallest problems (stable: in table order among equals)
         names = sorted(names, key=lambda name: get_problem(name).n)[:QUICK_PROBLEMS]
     solver_names = list(solvers())
+    if args.solvers:
+        unknown = sorted(set(args.solvers) - set(solver_names))
+        if unknown:
+            parser.error(f"unknown or not installed solvers: {', '.join(unknown)}")
+        solver_names = [s for s in solver_names if s in args.solvers]
     print(f"Command: {shlex.join(['python', *sys.argv])}")
     print(
         f"Python {platform.python_version()}, fdopt {fdopt.__version__}, torch "
@@ -554,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"evaluations; budget used: mean share of the budget the solver spent."
     )
     noises = QUICK_NOISES if args.quick else NOISES
-    results = run_all(names, solver_names, noises, factor, args.jobs)
+    results = run_all(names, solver_names, noises, factor, args.jobs, Store(args.results))
     for noise in noises:
         print()
         print(f"{_label(noise).capitalize()}:")
@@ -570,8 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"Runs ended by an error (what they evaluated before still counts): {len(crashes)}")
     for noise, solver, name, error in crashes:
         print(f"- {solver} on {name} ({_label(noise)}): {error}")
-    print()
-    print("\n".join(verdicts(results, names, solver_names, noises, factor)))
+    if REFERENCE in solver_names and any(not s.startswith("fdopt ") for s in solver_names):
+        print()
+        print("\n".join(verdicts(results, names, solver_names, noises, factor)))
     if args.plot is not None:
         plot_profiles(results, names, solver_names, noises, factor, args.plot)
         print(f"Profiles saved to {args.plot}")

@@ -214,7 +214,7 @@ def _jacobian(
     x: torch.Tensor,
     first: str,
     order: int,
-    step: float | str | None,
+    step: float | tuple[float, ...] | str | None,
     bounds: Bounds | None,
     f0: torch.Tensor | None,
 ) -> Estimate:
@@ -231,6 +231,13 @@ def _jacobian(
             evaluate, x, order=order, one_sided=one_sided, bounds=bounds, f0=f0
         )
         spent += cost
+    elif isinstance(step, tuple):
+        if len(step) != x.numel():
+            raise ArgumentValueError(
+                f"step must hold one relative step per coordinate ({x.numel()}); "
+                f"got {len(step)}"
+            )
+        h = torch.tensor(step, dtype=x.dtype, device=x.device) * magnitude(x)
     else:
         h = (default_step(order, x.dtype) if step is None else float(step)) * magnitude(x)
     kind, h = fit_steps(x, h, bounds, stencils)

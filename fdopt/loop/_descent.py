@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from fdopt.loop._noise import noise_aware_steps, relative_noise
+from fdopt.loop._noise import curvature_steps, noise_aware_steps, relative_noise
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
 from fdopt.loop._run import Run, Status
@@ -104,9 +104,13 @@ class Descent:
     k : int
         Iterations done: the index of the next one (schedules read it).
     level : float
-        The function's noise level relative to ``max(1, |f|)`` (0: none seen).
+        The function's noise level relative to ``max(1, |f_measured|)`` (0: none seen).
     fresh_memory : bool
         Whether the quasi-Newton memory was restarted since the last stall.
+    remeasured : bool
+        Whether the noise and the steps were measured again since the last step taken.
+    f_measured : float
+        ``f`` where the noise level was set (at ``x0``, then where it was measured again).
     """
 
     x: torch.Tensor
@@ -118,6 +122,8 @@ class Descent:
     k: int
     level: float
     fresh_memory: bool
+    remeasured: bool = False
+    f_measured: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state as tensors and plain values (``rule_state._asdict()``)."""
@@ -131,6 +137,8 @@ class Descent:
             "k": self.k,
             "level": self.level,
             "fresh_memory": self.fresh_memory,
+            "remeasured": self.remeasured,
+            "f_measured": self.f_measured,
         }
 
     @classmethod
@@ -161,6 +169,8 @@ class Descent:
             k=int(saved["k"]),
             level=float(saved["level"]),
             fresh_memory=bool(saved["fresh_memory"]),
+            remeasured=bool(saved["remeasured"]),
+            f_measured=float(saved["f_measured"]),
         )
 
 
@@ -180,7 +190,13 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         run.end(Status.NONFINITE, f"f(x0) = {f}")
         return None
     level = relative_noise(problem, options, x, f)
-    problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
+    if level and options.default_jac:
+        # Noisy: one-sided differences err by ~sqrt(noise * curvature), too much for a
+        # descent, so central ones, with steps from the noise and each coordinate's
+        # curvature (Moré & Wild 2012) rather than from a unit curvature.
+        problem.estimator, level = curvature_steps(problem, CentralSettings(), options, x, f)
+    else:
+        problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
     g = problem.gradient(x, f)
     run.njev += 1
     problem.sync(run)
@@ -198,7 +214,37 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         k=0,
         level=level,
         fresh_memory=True,
+        f_measured=f,
     )
+
+
+def _remeasure(problem: Problem, options: Options, it: Descent, *, stalled: bool) -> bool:
+    """Measure noise and curvature again at ``it.x`` in a noisy run; re-estimate ``it.g``.
+
+    The noise of many functions shrinks with ``|f|`` and the curvature changes along
+    the way, so the steps and the noise allowance set at ``x0`` may be what stalls the
+    descent (Shi et al. 2023's recovery). Done on a stall (``stalled``: the rule's
+    state starts again) and where ``|f|`` has fallen 100-fold since the last
+    measurement. Returns False (nothing done) when the run is not noisy with default
+    differences, or when this was done already since the last step taken.
+    """
+    if it.remeasured or not it.level or not options.default_jac:
+        return False
+    assert problem.estimator is not None  # default differences
+    stencil = problem.estimator.model_copy(update={"step": None})
+    problem.estimator, level = curvature_steps(problem, stencil, options, it.x, it.f)
+    # Noise that no longer shows is below the rounding-level floor: keep a trace of it.
+    it.level = level or 100 * torch.finfo(it.x.dtype).eps
+    it.f_measured, it.remeasured = it.f, True
+    it.g = problem.gradient(it.x, it.f)
+    if stalled:
+        settings = _rule_settings(options)
+        rule = OPTIMIZERS[options.method].rule(settings)
+        it.rule_state, it.fresh_memory, it.scale = rule.init(it.x), True, 1.0
+        if settings.lr == "auto":
+            step = rule.update(it.g, it.rule_state, it.x, 1.0)[0]
+            it.lr = first_lr(step, it.x, settings.first_step)
+    return True
 
 
 def _ignore(it: Descent, ending: Status | None) -> None:
@@ -238,6 +284,12 @@ def descend(
             return run.end(Status.GTOL)
         if run.out_of_time(stop):
             return run.end(Status.MAX_TIME)
+        if abs(f) < abs(it.f_measured) / 100 and _remeasure(problem, options, it, stalled=False):
+            run.njev += 1
+            problem.sync(run)
+            run.jac = it.g
+            if not _finite(it.g):
+                return run.end(Status.NONFINITE, "the gradient estimate")
         if it.lr is None:
             it.lr = first_lr(rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step)
         elif quasi_newton and settings.lr == "auto" and k > 0:
@@ -269,6 +321,13 @@ def descend(
                         rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step
                     )
                     continue
+                if _remeasure(problem, options, it, stalled=True):
+                    run.njev += 1
+                    problem.sync(run)
+                    run.jac, rejected = it.g, 0
+                    if not _finite(it.g):
+                        return run.end(Status.NONFINITE, "the gradient estimate")
+                    continue
                 floor = _floor(x, f, it.level) if stop.gtol > 0 and problem.jac is None else 0.0
                 if projected_norm(problem, x, it.g) < floor:
                     return run.end(Status.GTOL, "to the accuracy of the estimated gradient")
@@ -278,7 +337,7 @@ def descend(
             if not math.isfinite(f_new):
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
             elif not adaptive or f_new <= f + c1 * float(it.g @ step) + 2 * it.level * max(
-                1, abs(f)
+                1, abs(it.f_measured)
             ):
                 g_new = problem.gradient(x_new, f_new)
                 run.njev += 1
@@ -294,6 +353,7 @@ def descend(
             it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
         it.x, it.f, it.g, it.rule_state = x_new, f_new, g_new, new_state
         it.fresh_memory = it.fresh_memory and not quasi_newton
+        it.remeasured = False
         it.k = k + 1
         run.x, run.fun, run.jac = it.x, it.f, it.g
         converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)

@@ -19,8 +19,8 @@ import math
 
 import torch
 
-from fdopt.estimators._base import default_step
-from fdopt.estimators.noise import ecnoise
+from fdopt.estimators._base import default_step, magnitude
+from fdopt.estimators.noise import auto_step, ecnoise
 from fdopt.estimators.random import make_generator
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
@@ -32,7 +32,7 @@ from fdopt.settings import (
     ForwardSettings,
 )
 
-__all__ = ["noise_aware_steps", "relative_noise"]
+__all__ = ["curvature_steps", "noise_aware_steps", "relative_noise"]
 
 _STENCILS = (ForwardSettings, BackwardSettings, CentralSettings, Central4Settings)
 
@@ -57,6 +57,44 @@ def relative_noise(problem: Problem, options: Options, x: torch.Tensor, f: float
     level = float(noise[0]) / max(1.0, abs(f))
     # Below a hundred rounding errors, noise changes nothing: keep the default steps.
     return level if math.isfinite(level) and level > 100 * torch.finfo(x.dtype).eps else 0.0
+
+
+def curvature_steps(
+    problem: Problem, estimator: EstimatorSettings, options: Options, x: torch.Tensor, f: float
+) -> tuple[EstimatorSettings, float]:
+    """Measure the noise and curvature at ``x`` and return steps for ``estimator`` there.
+
+    The steps, one per coordinate, balance the noise level (ECnoise) against each
+    coordinate's truncation error (Moré & Wild 2012, :func:`~fdopt.estimators.noise.auto_step`),
+    kept relative to ``max(1, |x_i|)`` for the iterates that follow. Costs about
+    ``10 + (p + 1) n`` evaluations for a stencil of order ``p``.
+
+    Returns
+    -------
+    estimator : EstimatorSettings
+        ``estimator`` with those steps (unchanged if it is not a stencil).
+    level : float
+        The noise level relative to ``max(1, |f|)`` (0: none seen).
+    """
+    if not isinstance(estimator, _STENCILS):
+        return estimator, 0.0
+    order = 4 if isinstance(estimator, Central4Settings) else estimator.accuracy
+    one_sided = isinstance(estimator, (ForwardSettings, BackwardSettings))
+    f0 = torch.tensor([f], dtype=x.dtype, device=x.device)
+    generator = make_generator(options.seed, x.device)
+    steps, noise, _ = auto_step(
+        problem.evaluator,
+        x,
+        order=order,
+        one_sided=one_sided,
+        bounds=problem.bounds,
+        f0=f0,
+        generator=generator,
+    )
+    relative = (steps / magnitude(x)).tolist()
+    level = float(noise[0]) / max(1.0, abs(f))
+    level = level if math.isfinite(level) and level > 100 * torch.finfo(x.dtype).eps else 0.0
+    return estimator.model_copy(update={"step": tuple(relative)}), level
 
 
 def noise_aware_steps(

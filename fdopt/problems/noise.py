@@ -31,9 +31,14 @@ class _Noisy:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         values: torch.Tensor = self.fun(x)
-        # Drawn in float64 on the CPU, so the sequence is the same for every dtype and device.
-        z = torch.randn(values.shape, generator=self.generator, dtype=torch.float64)
-        z = z.to(device=values.device, dtype=values.dtype)
+        # Drawn in float64 on the CPU, so the sequence is the same for every dtype and
+        # device; row by row, because torch fills 16 or more normals at once in another
+        # order than one by one, and a batch must draw what single points would.
+        rows = [
+            torch.randn((1, *values.shape[1:]), generator=self.generator, dtype=torch.float64)
+            for _ in range(values.shape[0])
+        ]
+        z = torch.cat(rows).to(device=values.device, dtype=values.dtype)
         if self.kind == "additive":
             return values + self.level * z
         return values * (1 + self.level * z)

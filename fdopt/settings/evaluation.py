@@ -66,6 +66,8 @@ class FunctionSettings(Settings):
 
     noise: Literal["auto"] | NonNegativeFloat | None = "auto"
     """Its noise level relative to ``max(1, |f(x0)|)``. "auto": estimated at ``x0`` by
-    Moré & Wild's ECnoise (about 8 evaluations); where noise shows, finite-difference
-    steps grow to balance it and steps may raise ``f`` by twice the noise. None or 0:
-    noise-free (steps balance rounding error)."""
+    Moré & Wild's ECnoise (about 8 evaluations); where noise shows, the default gradient
+    is central differences with a step per coordinate balancing the noise against the
+    coordinate's curvature (about ``3 n`` more evaluations), steps may raise ``f`` by
+    twice the noise, and both are measured again where ``|f|`` has fallen 100-fold or
+    the descent stalls. None or 0: noise-free (steps balance rounding error)."""
