@@ -234,8 +234,7 @@ def _jacobian(
     elif isinstance(step, tuple):
         if len(step) != x.numel():
             raise ArgumentValueError(
-                f"step must hold one relative step per coordinate ({x.numel()}); "
-                f"got {len(step)}"
+                f"step must hold one relative step per coordinate ({x.numel()}); got {len(step)}"
             )
         h = torch.tensor(step, dtype=x.dtype, device=x.device) * magnitude(x)
     else:

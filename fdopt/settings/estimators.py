@@ -23,9 +23,12 @@ __all__ = [
 
 
 class _StencilSettings(Settings):
-    step: PositiveFloat | Annotated[tuple[PositiveFloat, ...], Field(min_length=1)] | Literal[
-        "auto"
-    ] | None = None
+    step: (
+        PositiveFloat
+        | Annotated[tuple[PositiveFloat, ...], Field(min_length=1)]
+        | Literal["auto"]
+        | None
+    ) = None
     """Step, relative to ``max(1, |x_i|)``: one for every coordinate, or one per
     coordinate; None: the theoretical optimum for the stencil's order; "auto": chosen
     from the function's estimated noise level and curvature at each point."""
