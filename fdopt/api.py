@@ -321,7 +321,8 @@ def minimize(
         ``message``, and ``history`` (a dict of arrays ``nit, fun, best, gnorm, nfev,
         step, lr``) with ``history=True``. Status codes: 0 gtol, 1 ftol, 2 xtol
         (success); 3 maxiter, 4 maxfev, 5 max_time, 6 non-finite values that could not
-        be avoided, 7 no acceptable step, 8 the function raised (the ``result`` of the
+        be avoided, 7 no progress (no acceptable step; or, noisy, no fall of ``f`` beyond
+        the noise), 8 the function raised (the ``result`` of the
         ``EvaluationError``), 99 callback raised StopIteration.
 
     Raises

@@ -358,6 +358,23 @@ def test_noisy_lbfgs_follows_noise_that_shrinks_with_f():
     assert res.nfev <= 600
 
 
+def test_a_noisy_descent_that_only_wanders_ends():
+    """Kowalik-Osborne with 1e-3 relative noise: L-BFGS reaches the noise floor of its
+    flat valley; after the noise and the steps were measured again three times without
+    f falling by more than the noise, the run ends (status 7) instead of wandering
+    until maxfev, at a point within the 1e-3 target."""
+    from fdopt.problems import get_problem
+
+    clean = get_problem("kowalik_osborne")
+    noisy = get_problem("kowalik_osborne", noise=1e-3, noise_kind="multiplicative", seed=0)
+    res = fdopt.minimize(noisy.fun, noisy.x0, method="lbfgs", options={"maxfev": 5000})
+    assert res.status == 7
+    assert "noise" in res.message
+    assert res.nfev < 2000
+    f0, f_star = clean.fun(clean.x0), clean.f_star
+    assert clean.fun(res.x) - f_star <= 1e-3 * (f0 - f_star)
+
+
 def test_noise_option_values():
     fun = Counting()
     res = fdopt.minimize(fun, np.zeros(3), options={"noise": 0.0})

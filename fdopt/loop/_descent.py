@@ -37,6 +37,15 @@ Save = Callable[["Descent", "Status | None"], None]
 
 GROW = 1.25
 """Factor of the step size after a step accepted at once (adaptive steps)."""
+ROUNDING = "no acceptable step: backtracking shrank the step to rounding level"
+WANDERING = (
+    "f fell by no more than the noise over the last patience iterations, "
+    "with the noise and the steps measured again"
+)
+REMEASURES = 3
+"""A noisy run that stalls this many times, measuring again each time, has ended."""
+FALL = 10.0
+"""Noisy runs measure the noise again where ``|f|`` has fallen by this factor."""
 SHRINK = 0.5
 """Factor of the step size after a rejected step (gd: its ``shrink`` setting)."""
 
@@ -107,10 +116,14 @@ class Descent:
         The function's noise level relative to ``max(1, |f_measured|)`` (0: none seen).
     fresh_memory : bool
         Whether the quasi-Newton memory was restarted since the last stall.
-    remeasured : bool
-        Whether the noise and the steps were measured again since the last step taken.
+    remeasures : int
+        How many times the noise and the steps were measured again since ``f`` last
+        fell by more than the noise.
     f_measured : float
         ``f`` where the noise level was set (at ``x0``, then where it was measured again).
+    f_ref, stale : float, int
+        The last ``f`` that fell by more than twice the noise below the one before, and
+        the iterations since (a noisy descent that only wanders has stalled).
     """
 
     x: torch.Tensor
@@ -122,8 +135,10 @@ class Descent:
     k: int
     level: float
     fresh_memory: bool
-    remeasured: bool = False
+    remeasures: int = 0
     f_measured: float = 0.0
+    f_ref: float = math.inf
+    stale: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state as tensors and plain values (``rule_state._asdict()``)."""
@@ -137,8 +152,10 @@ class Descent:
             "k": self.k,
             "level": self.level,
             "fresh_memory": self.fresh_memory,
-            "remeasured": self.remeasured,
+            "remeasures": self.remeasures,
             "f_measured": self.f_measured,
+            "f_ref": self.f_ref,
+            "stale": self.stale,
         }
 
     @classmethod
@@ -169,8 +186,10 @@ class Descent:
             k=int(saved["k"]),
             level=float(saved["level"]),
             fresh_memory=bool(saved["fresh_memory"]),
-            remeasured=bool(saved["remeasured"]),
+            remeasures=int(saved["remeasures"]),
             f_measured=float(saved["f_measured"]),
+            f_ref=float(saved["f_ref"]),
+            stale=int(saved["stale"]),
         )
 
 
@@ -215,6 +234,7 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         level=level,
         fresh_memory=True,
         f_measured=f,
+        f_ref=f,
     )
 
 
@@ -223,19 +243,21 @@ def _remeasure(problem: Problem, options: Options, it: Descent, *, stalled: bool
 
     The noise of many functions shrinks with ``|f|`` and the curvature changes along
     the way, so the steps and the noise allowance set at ``x0`` may be what stalls the
-    descent (Shi et al. 2023's recovery). Done on a stall (``stalled``: the rule's
-    state starts again) and where ``|f|`` has fallen 100-fold since the last
+    descent (Shi et al. 2023's recovery). Done on a stall (``stalled``: no step, or
+    ``patience`` steps without a fall of ``f`` by more than the noise; the rule's state
+    starts again) and where ``|f|`` has fallen :data:`FALL`-fold since the last
     measurement. Returns False (nothing done) when the run is not noisy with default
-    differences, or when this was done already since the last step taken.
+    differences.
     """
-    if it.remeasured or not it.level or not options.default_jac:
+    if not it.level or not options.default_jac:
         return False
     assert problem.estimator is not None  # default differences
     stencil = problem.estimator.model_copy(update={"step": None})
     problem.estimator, level = curvature_steps(problem, stencil, options, it.x, it.f)
     # Noise that no longer shows is below the rounding-level floor: keep a trace of it.
     it.level = level or 100 * torch.finfo(it.x.dtype).eps
-    it.f_measured, it.remeasured = it.f, True
+    it.f_measured = it.f
+    it.remeasures += 1
     it.g = problem.gradient(it.x, it.f)
     if stalled:
         settings = _rule_settings(options)
@@ -284,7 +306,13 @@ def descend(
             return run.end(Status.GTOL)
         if run.out_of_time(stop):
             return run.end(Status.MAX_TIME)
-        if abs(f) < abs(it.f_measured) / 100 and _remeasure(problem, options, it, stalled=False):
+        stalled = it.stale >= stop.patience
+        if stalled and it.remeasures >= REMEASURES:
+            return run.end(Status.NO_PROGRESS, WANDERING)
+        if (stalled or abs(f) < abs(it.f_measured) / FALL) and _remeasure(
+            problem, options, it, stalled=stalled
+        ):
+            it.stale = 0
             run.njev += 1
             problem.sync(run)
             run.jac = it.g
@@ -321,7 +349,7 @@ def descend(
                         rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step
                     )
                     continue
-                if _remeasure(problem, options, it, stalled=True):
+                if it.remeasures < REMEASURES and _remeasure(problem, options, it, stalled=True):
                     run.njev += 1
                     problem.sync(run)
                     run.jac, rejected = it.g, 0
@@ -331,7 +359,7 @@ def descend(
                 floor = _floor(x, f, it.level) if stop.gtol > 0 and problem.jac is None else 0.0
                 if projected_norm(problem, x, it.g) < floor:
                     return run.end(Status.GTOL, "to the accuracy of the estimated gradient")
-                return run.end(Status.NO_PROGRESS)
+                return run.end(Status.NO_PROGRESS, ROUNDING)
             f_new = problem.value(x_new)
             problem.sync(run)
             if not math.isfinite(f_new):
@@ -353,7 +381,11 @@ def descend(
             it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
         it.x, it.f, it.g, it.rule_state = x_new, f_new, g_new, new_state
         it.fresh_memory = it.fresh_memory and not quasi_newton
-        it.remeasured = False
+        noise = 2 * it.level * max(1, abs(it.f_measured))
+        if f_new < it.f_ref - noise:
+            it.f_ref, it.stale, it.remeasures = f_new, 0, 0
+        else:
+            it.stale += 1
         it.k = k + 1
         run.x, run.fun, run.jac = it.x, it.f, it.g
         converged = run.record(step=float(step.abs().max()), lr=t, stop=stop)

@@ -68,7 +68,7 @@ MESSAGES = {
     Status.MAXFEV: "maxfev function evaluations reached",
     Status.MAX_TIME: "max_time seconds elapsed",
     Status.NONFINITE: "the function returned non-finite values that backtracking could not avoid",
-    Status.NO_PROGRESS: "no acceptable step: backtracking shrank the step to rounding level",
+    Status.NO_PROGRESS: "no progress",
     Status.ERROR: "the function raised",
     Status.CALLBACK: "`callback` raised `StopIteration`",
 }
