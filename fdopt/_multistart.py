@@ -86,6 +86,11 @@ def minimize_starts(
         raise ArgumentTypeError(f"multistart must be a bool; got {options.get(MULTISTART)!r}")
     rest = {key: value for key, value in options.items() if key != MULTISTART}
     parsed = parse_options(method, rest, jac)
+    for option in ("checkpoint", "resume"):
+        if getattr(parsed.output, option) is not None:
+            raise ArgumentValueError(
+                f"{option} holds one run; it cannot be combined with multistart=True"
+            )
     rows = _rows(x0)
     for i, row in enumerate(rows):
         point, _, _ = _arguments.point(row, f"x0[{i}]")

@@ -63,6 +63,8 @@ def test_every_method_and_torch_starts():
         ),
         (np.zeros((2, 2)), {"multistart": 1}, ArgumentTypeError, "multistart"),
         (np.zeros((2, 2)), {"multistart": True, "lr": -1.0}, ValueError, "lr"),
+        (np.zeros((2, 2)), {"multistart": True, "checkpoint": "a.ckpt"}, ValueError, "checkpoint"),
+        (np.zeros((2, 2)), {"multistart": True, "resume": "a.ckpt"}, ValueError, "resume"),
     ],
 )
 def test_bad_starts_fail_before_any_evaluation(x0, options, error, match):
