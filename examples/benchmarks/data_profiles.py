@@ -12,7 +12,8 @@ noise of relative level 1e-3 and 1e-6 (``f(x) (1 + level z)``, seeded). Every so
 gets a budget of ``1000 (n + 1)`` evaluations. ``--quick`` (the smoke test) runs the 5
 smallest problems, deterministic and with noise 1e-3, on budgets of ``100 (n + 1)``;
 ``--jobs N`` runs the problems in ``N`` processes (the results do not depend on it);
-``--problems NAME ...`` and ``--solvers NAME ...`` run only those. ``--results PATH``
+``--problems NAME ...``, ``--solvers NAME ...`` and ``--noises LEVEL ...`` run only
+those. ``--results PATH``
 keeps every run in a JSON file as it ends and takes the runs already there instead of
 running them again, so that a long benchmark can be run in parts (say, the peers and
 fdopt's methods separately) and the tables printed from all of them.
@@ -572,6 +573,16 @@ def _version(module: ModuleType | None) -> str:
     return "not installed" if module is None else str(getattr(module, "__version__", "?"))
 
 
+def _noise_level(text: str) -> float | None:
+    """Parse ``--noises``: "none" (deterministic) or a positive relative level."""
+    if text.lower() == "none":
+        return None
+    level = float(text)
+    if not level > 0:
+        raise argparse.ArgumentTypeError(f"a noise level must be 'none' or > 0; got {text}")
+    return level
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the tables and the verdicts; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -589,6 +600,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--solvers", nargs="+", metavar="NAME", help="run these solvers only (default: all)"
+    )
+    parser.add_argument(
+        "--noises",
+        nargs="+",
+        metavar="LEVEL",
+        type=_noise_level,
+        help="these noise levels only ('none': deterministic; default: none 1e-3 1e-6)",
     )
     parser.add_argument(
         "--results",
@@ -629,7 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(a point with f <= f* + tau (f(x0) - f*), noise-free value) within k(n+1) "
         f"evaluations; budget used: mean share of the budget the solver spent."
     )
-    noises = QUICK_NOISES if args.quick else NOISES
+    noises = tuple(args.noises) if args.noises else QUICK_NOISES if args.quick else NOISES
     results = run_all(names, solver_names, noises, factor, args.jobs, Store(args.results))
     for noise in noises:
         print()
