@@ -485,6 +485,8 @@ def verdicts(
         ("noisy", [(noise, NOISY_TAU) for noise in noises if noise is not None]),
     )
     for label, cases in targets:
+        if not cases:  # no noisy level was run
+            continue
         outcomes = [(noise, tau, *compare(noise, tau)) for noise, tau in cases]
         parts = [
             (f"tau = {_sci(tau)}" if noise is None else f"noise {_sci(noise)}, tau = {_sci(tau)}")
