@@ -10,17 +10,23 @@ import torch
 BENCHMARKS = Path(__file__).resolve().parents[1] / "examples" / "benchmarks"
 
 
-@pytest.mark.slow
-def test_grid_gradient_quick() -> None:
-    # One torch thread: the run stays quick beside other tests on a busy machine.
+def run_script(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the benchmark script ``name`` with ``args``; it must exit with status 0."""
     completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "grid_gradient.py"), "--quick", "--threads", "1"],
+        [sys.executable, str(BENCHMARKS / name), *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+@pytest.mark.slow
+def test_grid_gradient_quick() -> None:
+    # One torch thread: the run stays quick beside other tests on a busy machine.
+    completed = run_script("grid_gradient.py", "--quick", "--threads", "1")
     header = next((line for line in completed.stdout.splitlines() if line.startswith("| ")), "")
     for column in ("shape", "fdopt ms", "torch ms", "numpy ms", "floor ms", "fdopt/torch"):
         assert column in header
@@ -29,14 +35,7 @@ def test_grid_gradient_quick() -> None:
 
 @pytest.mark.slow
 def test_blackbox_gradient_quick() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "blackbox_gradient.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    completed = run_script("blackbox_gradient.py", "--quick")
     headers = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
     for title in ("Vectorized numpy", "Vectorized torch", "Plain function", "Accuracy"):
         assert title in completed.stdout
@@ -48,14 +47,7 @@ def test_blackbox_gradient_quick() -> None:
 
 @pytest.mark.slow
 def test_optimize_quick() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "optimize.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    completed = run_script("optimize.py", "--quick")
     headers = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
     assert any("fdopt adam" in header and "scipy L-BFGS-B" in header for header in headers)
     assert any(line.startswith("| solver | deterministic") for line in headers)
@@ -65,14 +57,7 @@ def test_optimize_quick() -> None:
 @pytest.mark.slow
 def test_data_profiles_quick() -> None:
     # Two worker processes: the run stays quick and the parallel path is exercised.
-    completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "data_profiles.py"), "--quick", "--jobs", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    completed = run_script("data_profiles.py", "--quick", "--jobs", "2")
     headers = [line for line in completed.stdout.splitlines() if line.startswith("| solver |")]
     assert len(headers) == 2  # --quick: deterministic and relative noise 1e-3
     for column in ("1e-1 k=10", "1e-3 k=100", "1e-7 k=100", "budget used"):
@@ -87,14 +72,7 @@ def test_data_profiles_quick() -> None:
 
 @pytest.mark.slow
 def test_multistart_quick() -> None:
-    completed = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "multistart.py"), "--quick", "--iterations", "3"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr
+    completed = run_script("multistart.py", "--quick", "--iterations", "3")
     headers = [line for line in completed.stdout.splitlines() if line.startswith("| device |")]
     assert len(headers) == 2  # shared calls, and the same with a cost per call
     for column in ("s / iter", "calls / iter", "points / call", "ms / start-iter", "vs k=1"):

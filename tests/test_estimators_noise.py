@@ -135,6 +135,18 @@ def test_auto_step_beats_the_default_step_on_a_noisy_function(order, one_sided):
         assert nfev >= 9 + (order + 1) * 10
 
 
+def test_auto_step_takes_a_known_noise_level_without_ecnoise():
+    """Given the noise ECnoise found, auto_step skips ECnoise (its 8-odd evaluations)
+    and, on a pseudo-noisy (deterministic) function, chooses the same steps."""
+    x = torch.tensor(np.random.default_rng(3).uniform(-2, 2, 6))
+    steps, noise, nfev = auto_step(noisy_rosen, x, order=2, one_sided=False)
+    _, cost = ecnoise(noisy_rosen, x, f0=noisy_rosen(x[None])[0])
+    again, same, fewer = auto_step(noisy_rosen, x, order=2, one_sided=False, noise=noise)
+    torch.testing.assert_close(again, steps, rtol=0, atol=0)
+    assert torch.equal(same, noise)
+    assert fewer == nfev - cost
+
+
 def test_auto_step_on_a_noise_free_function_is_near_the_default():
     x = torch.tensor([0.5, -1.2, 2.0], dtype=torch.float64)
     steps, _, _ = auto_step(smooth, x, order=2, one_sided=False)

@@ -3,6 +3,7 @@
 Imported by ``optimize.py`` and ``data_profiles.py``, which run as scripts from this
 folder (so ``_common`` is found on ``sys.path``); not part of the fdopt package.
 
+- :func:`markdown_table` prints a right-aligned markdown table.
 - :class:`Exhausted` ends a solver that cannot be held to a hard budget of evaluations.
 - ``nevergrad`` is the nevergrad module, or None when the optional peer is not
   installed (the ``benchmark`` extra). Importing this module works around a crash of
@@ -16,7 +17,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-__all__ = ["Exhausted", "nevergrad"]
+__all__ = ["Exhausted", "markdown_table", "nevergrad"]
 
 nevergrad: ModuleType | None
 try:
@@ -40,3 +41,13 @@ else:
 
 class Exhausted(Exception):
     """The budget is spent: ends a peer that cannot be given a hard budget."""
+
+
+def markdown_table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    """Print ``title``, then ``header`` and ``rows`` as a right-aligned markdown table."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    print(f"\n{title}\n")
+    for cells in (header, *rows):
+        print("| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |")
+        if cells is header:
+            print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")

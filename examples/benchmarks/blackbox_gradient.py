@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import scipy
 import torch
+from _common import markdown_table  # this folder (the script's) is on sys.path
 from scipy.optimize._numdiff import approx_derivative
 
 import fdopt
@@ -287,16 +288,6 @@ def check(
     return fmt(value)
 
 
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    """Print a markdown table."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    print(f"\n{title}\n")
-    for cells in (header, *rows):
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |")
-        if cells is header:
-            print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
-
-
 Results = dict[str, dict[int, dict[str, Cell]]]  # "numpy" | "torch" | "plain" -> n -> column
 
 
@@ -317,7 +308,7 @@ def vectorized_table(results: Results, backend: str, missed: list[str]) -> None:
         rows.append(cells)
     header = ["n", *names, "fdopt/limit"]
     header += ["scipy 3-point/limit", "fdopt/scipy 3-point"] * (backend == "numpy")
-    table(f"Vectorized {backend} function: ms per gradient", header, rows)
+    markdown_table(f"Vectorized {backend} function: ms per gradient", header, rows)
 
 
 def plain_table(results: Results, missed: list[str]) -> None:
@@ -332,7 +323,7 @@ def plain_table(results: Results, missed: list[str]) -> None:
         cells.append(check(ratio(row["fdopt central"], loop), target, what, missed))
         rows.append([*cells, fmt(ratio(row["scipy 3-point"], loop))])
     header = ["n", *names, "fdopt/loop", "scipy 3-point/loop"]
-    table("Plain function (one point per call): ms per gradient", header, rows)
+    markdown_table("Plain function (one point per call): ms per gradient", header, rows)
 
 
 def richardson_table(
@@ -356,7 +347,7 @@ def richardson_table(
             missed.append(f"{what}: {cell[:-1]}, at a larger error ({cells[1]} > {cells[3]})")
         rows.append([str(n), *cells, cell])
     header = ["n", "fdopt richardson ms", "error", "numdifftools ms", "error", "numdifftools/fdopt"]
-    table("Richardson extrapolation, plain function", header, rows)
+    markdown_table("Richardson extrapolation, plain function", header, rows)
 
 
 def accuracy_table(points: dict[int, np.ndarray], missed: list[str]) -> None:
@@ -377,7 +368,7 @@ def accuracy_table(points: dict[int, np.ndarray], missed: list[str]) -> None:
         targets = [f"<= {peer}"] if peer else []
         rows.append([*cells, " and ".join(targets + ([f"<= {bound:g}"] if bound else []))])
     header = ["method", *(f"{c} n={n}" for n in found for c in ("error", "nfev")), "target"]
-    table("Accuracy: max error / max(1, |grad|_inf), and points evaluated", header, rows)
+    markdown_table("Accuracy: max error / max(1, |grad|_inf), and points evaluated", header, rows)
 
 
 def machine() -> str:

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _common import markdown_table  # this folder (the script's) is on sys.path
 
 import fdopt
 from fdopt.problems import get_problem
@@ -155,12 +156,7 @@ def table(title: str, rows: list[Row]) -> None:
                 f"{per_start / base[row.device]:.2f}" if row.device in base else "",
             ]
         )
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    print(f"\n{title}\n")
-    for cells in (header, *lines):
-        print("| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths, strict=True)) + " |")
-        if cells is header:
-            print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+    markdown_table(title, header, lines)
 
 
 def machine() -> str:

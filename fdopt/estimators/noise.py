@@ -188,6 +188,7 @@ def auto_step(
     bounds: Bounds | None = None,
     f0: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    noise: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     r"""Choose steps that balance truncation and noise error (``step="auto"``).
 
@@ -231,6 +232,8 @@ def auto_step(
         ``(m,)`` values at ``x``, reused instead of evaluated.
     generator : torch.Generator, optional
         Source of :func:`ecnoise`'s random direction.
+    noise : torch.Tensor, optional
+        ``(m,)`` noise levels already measured at ``x``: :func:`ecnoise` is not run.
 
     Returns
     -------
@@ -260,8 +263,9 @@ def auto_step(
         nfev = 1
     else:
         nfev = 0
-    noise, cost = ecnoise(evaluate, x, generator=generator, bounds=bounds, f0=f0)
-    nfev += cost
+    if noise is None:
+        noise, cost = ecnoise(evaluate, x, generator=generator, bounds=bounds, f0=f0)
+        nfev += cost
     eps = torch.finfo(x.dtype).eps
     scale = f0.abs().clamp(min=1.0)  # (m,)
     level = torch.maximum(torch.nan_to_num(noise, nan=0.0), eps * scale)

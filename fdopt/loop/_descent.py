@@ -140,6 +140,10 @@ class Descent:
     f_ref: float = math.inf
     stale: int = 0
 
+    def allowance(self) -> float:
+        """Return how much ``f`` may rise by noise alone: twice its measured level."""
+        return 2 * self.level * max(1.0, abs(self.f_measured))
+
     def as_dict(self) -> dict[str, Any]:
         """Return the state as tensors and plain values (``rule_state._asdict()``)."""
         return {
@@ -213,7 +217,7 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         # Noisy: one-sided differences err by ~sqrt(noise * curvature), too much for a
         # descent, so central ones, with steps from the noise and each coordinate's
         # curvature (Moré & Wild 2012) rather than from a unit curvature.
-        problem.estimator, level = curvature_steps(problem, CentralSettings(), options, x, f)
+        problem.estimator, level = curvature_steps(problem, CentralSettings(), options, x, f, level)
     else:
         problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
     g = problem.gradient(x, f)
@@ -238,8 +242,8 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
     )
 
 
-def _remeasure(problem: Problem, options: Options, it: Descent, *, stalled: bool) -> bool:
-    """Measure noise and curvature again at ``it.x`` in a noisy run; re-estimate ``it.g``.
+def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, stalled: bool) -> bool:
+    """Measure noise and curvature again at ``it.x`` (noisy runs); estimate ``it.g`` again.
 
     The noise of many functions shrinks with ``|f|`` and the curvature changes along
     the way, so the steps and the noise allowance set at ``x0`` may be what stalls the
@@ -259,6 +263,9 @@ def _remeasure(problem: Problem, options: Options, it: Descent, *, stalled: bool
     it.f_measured = it.f
     it.remeasures += 1
     it.g = problem.gradient(it.x, it.f)
+    run.njev += 1
+    problem.sync(run)
+    run.jac, it.stale = it.g, 0
     if stalled:
         settings = _rule_settings(options)
         rule = OPTIMIZERS[options.method].rule(settings)
@@ -309,15 +316,10 @@ def descend(
         stalled = it.stale >= stop.patience
         if stalled and it.remeasures >= REMEASURES:
             return run.end(Status.NO_PROGRESS, WANDERING)
-        if (stalled or abs(f) < abs(it.f_measured) / FALL) and _remeasure(
-            problem, options, it, stalled=stalled
-        ):
-            it.stale = 0
-            run.njev += 1
-            problem.sync(run)
-            run.jac = it.g
-            if not _finite(it.g):
-                return run.end(Status.NONFINITE, "the gradient estimate")
+        remeasure = stalled or abs(f) < abs(it.f_measured) / FALL
+        remeasured = remeasure and _remeasure(problem, options, run, it, stalled=stalled)
+        if remeasured and not _finite(it.g):
+            return run.end(Status.NONFINITE, "the gradient estimate")
         if it.lr is None:
             it.lr = first_lr(rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step)
         elif quasi_newton and settings.lr == "auto" and k > 0:
@@ -349,10 +351,10 @@ def descend(
                         rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step
                     )
                     continue
-                if it.remeasures < REMEASURES and _remeasure(problem, options, it, stalled=True):
-                    run.njev += 1
-                    problem.sync(run)
-                    run.jac, rejected = it.g, 0
+                if it.remeasures < REMEASURES and _remeasure(
+                    problem, options, run, it, stalled=True
+                ):
+                    rejected = 0
                     if not _finite(it.g):
                         return run.end(Status.NONFINITE, "the gradient estimate")
                     continue
@@ -364,9 +366,7 @@ def descend(
             problem.sync(run)
             if not math.isfinite(f_new):
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
-            elif not adaptive or f_new <= f + c1 * float(it.g @ step) + 2 * it.level * max(
-                1, abs(it.f_measured)
-            ):
+            elif not adaptive or f_new <= f + c1 * float(it.g @ step) + it.allowance():
                 g_new = problem.gradient(x_new, f_new)
                 run.njev += 1
                 problem.sync(run)
@@ -381,8 +381,7 @@ def descend(
             it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
         it.x, it.f, it.g, it.rule_state = x_new, f_new, g_new, new_state
         it.fresh_memory = it.fresh_memory and not quasi_newton
-        noise = 2 * it.level * max(1, abs(it.f_measured))
-        if f_new < it.f_ref - noise:
+        if f_new < it.f_ref - it.allowance():
             it.f_ref, it.stale, it.remeasures = f_new, 0, 0
         else:
             it.stale += 1

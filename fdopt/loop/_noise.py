@@ -54,20 +54,38 @@ def relative_noise(problem: Problem, options: Options, x: torch.Tensor, f: float
     f0 = torch.tensor([f], dtype=x.dtype, device=x.device)
     generator = make_generator(options.seed, x.device)
     noise, _ = ecnoise(problem.evaluator, x, generator=generator, bounds=problem.bounds, f0=f0)
-    level = float(noise[0]) / max(1.0, abs(f))
+    return _relative(float(noise[0]), f, x.dtype)
+
+
+def _relative(noise: float, f: float, dtype: torch.dtype) -> float:
+    """Return ``noise`` relative to ``max(1, |f|)``, 0 where none shows (NaN, or rounding)."""
+    level = noise / max(1.0, abs(f))
     # Below a hundred rounding errors, noise changes nothing: keep the default steps.
-    return level if math.isfinite(level) and level > 100 * torch.finfo(x.dtype).eps else 0.0
+    return level if math.isfinite(level) and level > 100 * torch.finfo(dtype).eps else 0.0
+
+
+def _order(
+    estimator: ForwardSettings | BackwardSettings | CentralSettings | Central4Settings,
+) -> int:
+    """Return a stencil's order of accuracy."""
+    return 4 if isinstance(estimator, Central4Settings) else estimator.accuracy
 
 
 def curvature_steps(
-    problem: Problem, estimator: EstimatorSettings, options: Options, x: torch.Tensor, f: float
+    problem: Problem,
+    estimator: EstimatorSettings,
+    options: Options,
+    x: torch.Tensor,
+    f: float,
+    level: float | None = None,
 ) -> tuple[EstimatorSettings, float]:
     """Measure the noise and curvature at ``x`` and return steps for ``estimator`` there.
 
     The steps, one per coordinate, balance the noise level (ECnoise) against each
     coordinate's truncation error (Moré & Wild 2012, :func:`~fdopt.estimators.noise.auto_step`),
     kept relative to ``max(1, |x_i|)`` for the iterates that follow. Costs about
-    ``10 + (p + 1) n`` evaluations for a stencil of order ``p``.
+    ``10 + (p + 1) n`` evaluations for a stencil of order ``p``; ``level``, the noise
+    just measured at ``x`` (relative to ``max(1, |f|)``), saves the ``10``.
 
     Returns
     -------
@@ -78,23 +96,20 @@ def curvature_steps(
     """
     if not isinstance(estimator, _STENCILS):
         return estimator, 0.0
-    order = 4 if isinstance(estimator, Central4Settings) else estimator.accuracy
-    one_sided = isinstance(estimator, (ForwardSettings, BackwardSettings))
     f0 = torch.tensor([f], dtype=x.dtype, device=x.device)
-    generator = make_generator(options.seed, x.device)
+    known = None if level is None else f0.new_tensor([level * max(1.0, abs(f))])
     steps, noise, _ = auto_step(
         problem.evaluator,
         x,
-        order=order,
-        one_sided=one_sided,
+        order=_order(estimator),
+        one_sided=isinstance(estimator, (ForwardSettings, BackwardSettings)),
         bounds=problem.bounds,
         f0=f0,
-        generator=generator,
+        generator=make_generator(options.seed, x.device),
+        noise=known,
     )
-    relative = (steps / magnitude(x)).tolist()
-    level = float(noise[0]) / max(1.0, abs(f))
-    level = level if math.isfinite(level) and level > 100 * torch.finfo(x.dtype).eps else 0.0
-    return estimator.model_copy(update={"step": tuple(relative)}), level
+    relative = tuple((steps / magnitude(x)).tolist())
+    return estimator.model_copy(update={"step": relative}), _relative(float(noise[0]), f, x.dtype)
 
 
 def noise_aware_steps(
@@ -103,6 +118,6 @@ def noise_aware_steps(
     """Return the estimator's settings with a step balancing noise of ``level``."""
     if not level or not isinstance(estimator, _STENCILS) or estimator.step is not None:
         return estimator
-    order = 4 if isinstance(estimator, Central4Settings) else estimator.accuracy
+    order = _order(estimator)
     step = max(default_step(order, dtype), level ** (1.0 / (order + 1)))
     return estimator.model_copy(update={"step": step})
