@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Source, as_tensor
+from fdopt._tensor import Source, all_finite, as_tensor
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
 from fdopt.estimators import Bounds
 
@@ -36,7 +36,7 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
     if not tensor.is_floating_point():
         tensor = tensor.to(torch.float64)
     flat = tensor.reshape(-1)
-    if not bool(torch.isfinite(flat).all()):
+    if not all_finite(flat):
         i = int((~torch.isfinite(flat)).nonzero()[0, 0])
         raise ArgumentValueError(f"{name} must be finite; {name}[{i}] = {float(flat[i])}")
     return flat.clone(), source, tuple(tensor.shape)

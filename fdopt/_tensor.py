@@ -7,6 +7,7 @@ stay on their device and go back out as tensors.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ import torch
 
 from fdopt.errors import ArgumentTypeError
 
-__all__ = ["Source", "as_tensor", "float_dtype", "is_inexact", "real_dtype"]
+__all__ = ["Source", "all_finite", "as_tensor", "float_dtype", "is_inexact", "real_dtype"]
 
 # numpy integer types torch cannot do arithmetic on everywhere: widen them first.
 _WIDEN_UNSIGNED = {np.dtype(np.uint16): np.int32, np.dtype(np.uint32): np.int64}
@@ -66,6 +67,21 @@ def float_dtype(dtype: torch.dtype, *, numpy_rules: bool) -> torch.dtype:
     return torch.float64 if numpy_rules else torch.get_default_dtype()
 
 
+def all_finite(tensor: torch.Tensor) -> bool:
+    """Return whether every entry of ``tensor`` is finite (no NaN, no infinity).
+
+    Summing first is cheaper than a boolean mask: a finite sum means that every term
+    was finite. Only a sum that is not (a non-finite entry, or finite entries that
+    overflow together) leads to the entry-by-entry check.
+    """
+    if not is_inexact(tensor.dtype):
+        return True
+    total = tensor.sum()
+    if math.isfinite((total.abs() if total.is_complex() else total).item()):
+        return True
+    return bool(torch.isfinite(tensor).all())
+
+
 def _numpy_to_tensor(array: np.ndarray[Any, Any]) -> torch.Tensor:
     if array.dtype.kind == "u" and array.dtype in _WIDEN_UNSIGNED:
         array = array.astype(_WIDEN_UNSIGNED[array.dtype])
@@ -75,6 +91,8 @@ def _numpy_to_tensor(array: np.ndarray[Any, Any]) -> torch.Tensor:
         array = array.astype(array.dtype.newbyteorder("="))
     if any(stride < 0 for stride in array.strides):
         array = np.ascontiguousarray(array)
+    if array.flags.writeable:
+        return torch.from_numpy(array)
     with warnings.catch_warnings():
         # torch warns that a read-only array yields a tensor it could write to; fdopt
         # never writes to its inputs, so sharing the memory is safe.

@@ -5,7 +5,9 @@ the user's function the way the user wrote it — one point per call, a whole ba
 call (``vectorized=True``), or spread over workers — and returns a ``(k, m)`` tensor of
 values on the points' device. It counts every point at dispatch, enforces the budget
 (``maxfev``) before dispatching, checks the shape and finiteness of what comes back,
-keeps the best point seen, and chains the user's exceptions with the point that raised.
+keeps the best point seen, and chains the user's exceptions with the point that raised
+(points one by one in this thread stop there: those after it are neither run nor
+counted).
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import torch
 
-from fdopt._tensor import Source
+from fdopt._tensor import Source, all_finite
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -38,7 +40,7 @@ Ray's executors work unchanged), a map-like callable (``map(fun, iterable)``), o
 # Elements (points x dimension) per call of a vectorized function on a CPU: a stencil
 # of that size stays in cache; beyond it, chunks are faster than one giant batch.
 _CPU_BATCH_ELEMENTS = 1 << 15
-_REAL_SCALARS = (float, int, np.float64, np.float32)
+_REAL_SCALARS = frozenset({float, int, np.float64, np.float32})
 
 
 def default_batch_size(n: int, device: torch.device) -> int | None:
@@ -174,6 +176,16 @@ class Evaluator:
         """Whether the function returns scalars (None before the first evaluation)."""
         return self._scalar
 
+    def batch_points(self, n: int, device: torch.device) -> int | None:
+        """Most points one call of a vectorized function of ``n`` variables receives.
+
+        None when there is no limit: a plain function (its points go one by one, or all
+        together to the workers), or a GPU without ``batch_size``.
+        """
+        if not self.vectorized:
+            return None
+        return self.batch_size or default_batch_size(n, device)
+
     def restore(self, nfev: int, best_x: torch.Tensor | None, best_f: torch.Tensor | None) -> None:
         """Go on from a count and a best point saved earlier (a resumed run).
 
@@ -247,20 +259,26 @@ class Evaluator:
 
     def _plain(self, points: torch.Tensor) -> torch.Tensor:
         user_points = self._user_points(points)
-        call = functools.partial(_call_point, self.fun, self.args)
-        results = list(self._map(call, user_points))
-        for i, (point, result) in enumerate(zip(user_points, results, strict=True)):
-            if isinstance(result, _Raised):
-                self._keep_best_before(points[:i], results[:i])
-                raise EvaluationError(
-                    f"fun raised {type(result.error).__name__} at x = {_describe(point)}: "
-                    f"{result.error}",
-                    x=point,
-                ) from result.error
-        if self._scalar is not False and all(type(r) in _REAL_SCALARS for r in results):
+        results: list[Any] = []
+        if self._map is map:  # in this thread: no wrapper around each call
+            fun, args, append = self.fun, self.args, results.append
+            try:
+                for point in user_points:
+                    append(fun(point, *args))
+            except Exception as error:
+                self.nfev -= len(user_points) - len(results) - 1  # the rest never ran
+                self._raised(points, user_points, results, error)
+        else:
+            call = functools.partial(_call_point, self.fun, self.args)
+            results = list(self._map(call, user_points))
+            for i, result in enumerate(results):
+                if isinstance(result, _Raised):
+                    self._raised(points, user_points, results[:i], result.error)
+        if self._scalar is not False and set(map(type, results)) <= _REAL_SCALARS:
             # The common case, made cheap: a real scalar from every call.
             self._check_outputs(1, (), user_points[0])
-            return torch.tensor(results, dtype=torch.float64, device=points.device)[:, None]
+            values = torch.from_numpy(np.array(results, dtype=np.float64))
+            return values.to(points.device)[:, None]
         rows = []
         for point, result in zip(user_points, results, strict=True):
             value = self._to_tensor(result, points, "", point)
@@ -272,6 +290,21 @@ class Evaluator:
             self._check_outputs(value.numel(), tuple(value.shape), point)
             rows.append(value.reshape(-1))
         return torch.stack(rows)
+
+    def _raised(
+        self,
+        points: torch.Tensor,
+        user_points: list[Any],
+        results: list[Any],
+        error: BaseException,
+    ) -> NoReturn:
+        """Raise the error of the point after ``results``, keeping the best point before it."""
+        i = len(results)
+        self._keep_best_before(points[:i], results)
+        raise EvaluationError(
+            f"fun raised {type(error).__name__} at x = {_describe(user_points[i])}: {error}",
+            x=user_points[i],
+        ) from error
 
     def _batched(self, points: torch.Tensor) -> torch.Tensor:
         batch = self._user_batch(points)
@@ -332,7 +365,7 @@ class Evaluator:
         if not self.vectorized:
             values = self._plain(points)
         else:
-            size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
+            size = self.batch_points(points.shape[1], points.device) or k
             if k <= size:  # the common case: the whole batch in one call
                 values = self._batched(points)
             else:
@@ -344,7 +377,7 @@ class Evaluator:
 
     def _keep_best_before(self, points: torch.Tensor, results: list[Any]) -> None:
         """Keep the best of the values a batch returned before one of its points raised."""
-        scalars = all(type(r) in _REAL_SCALARS for r in results)
+        scalars = set(map(type, results)) <= _REAL_SCALARS
         if self.track_best and self._scalar is not False and points.shape[0] and scalars:
             values = torch.tensor(results, dtype=points.dtype, device=points.device)
             self._keep_best(points, values[:, None])
@@ -360,7 +393,7 @@ class Evaluator:
     def _check_finite(self, points: torch.Tensor, values: torch.Tensor) -> None:
         if self.track_best and self._scalar and not values.is_complex():
             self._keep_best(points, values)
-        if self.nonfinite == "raise" and not bool(torch.isfinite(values).all()):
+        if self.nonfinite == "raise" and not all_finite(values):
             i = int((~torch.isfinite(values).all(dim=1)).nonzero()[0, 0])
             raise FunctionOutputError(
                 f"fun returned a non-finite value {values[i].tolist()} at x = "

@@ -1,5 +1,6 @@
 """Tests of fdopt._tensor (conversion, dtypes) and fdopt._validate (check_int)."""
 
+import math
 import subprocess
 import sys
 import warnings
@@ -7,9 +8,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fdopt
-from fdopt._tensor import Source, as_tensor, float_dtype, real_dtype
+from fdopt._tensor import Source, all_finite, as_tensor, float_dtype, real_dtype
 from fdopt._validate import check_int
 
 
@@ -227,6 +230,26 @@ class TestDtypes:
     )
     def test_real_dtype(self, dtype, expected):
         assert real_dtype(dtype) == expected
+
+
+class TestAllFinite:
+    SPECIAL = (0.0, 1.0, -2.5, 1e308, -1e308, 3e38, math.inf, -math.inf, math.nan)
+
+    @given(
+        st.lists(st.sampled_from(SPECIAL), max_size=12),
+        st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64]),
+        st.booleans(),
+    )
+    def test_agrees_with_isfinite(self, entries, dtype, complex_):
+        # Finite entries that overflow when summed (1e308 + 1e308, or 3e38 and 1.0 in
+        # float16, which rounds to inf on conversion) must not fool the shortcut.
+        tensor = torch.tensor(entries, dtype=torch.float64).to(dtype)
+        if complex_ and dtype in (torch.float32, torch.float64):
+            tensor = torch.complex(tensor, tensor.flip(0))
+        assert all_finite(tensor) == bool(torch.isfinite(tensor).all())
+
+    def test_integers_are_finite(self):
+        assert all_finite(torch.tensor([2**62, 2**62, 2**62]))
 
 
 class TestCheckInt:

@@ -127,6 +127,28 @@ class TestEvaluationModes:
         fdopt.grad(fun, X0, vectorized=True)
         assert sizes == [10]
 
+    @pytest.mark.parametrize(
+        ("method", "batch_size", "expected"),
+        [
+            ("central", 4, [4, 4, 2]),  # two coordinates (2 points each) per call
+            ("central", 5, [4, 4, 2]),  # a coordinate's stencil is never split
+            ("central4", 8, [8, 8, 4]),
+            ("forward", 3, [3, 3]),  # f(x) goes with the last batch
+            ("richardson", 16, [16, 16, 8]),  # 4 levels: 8 points a coordinate
+        ],
+    )
+    def test_batches_are_whole_stencils_of_at_most_batch_size(self, method, batch_size, expected):
+        sizes = []
+
+        def fun(X):
+            sizes.append(X.shape[0])
+            return rosen_batch(X)
+
+        g = fdopt.grad(fun, X0, method=method, vectorized=True, batch_size=batch_size)
+        whole = fdopt.grad(rosen_batch, X0, method=method, vectorized=True)
+        np.testing.assert_array_equal(g, whole)
+        assert sizes[: len(expected)] == expected
+
     def test_workers_thread_pool(self):
         from concurrent.futures import ThreadPoolExecutor
 

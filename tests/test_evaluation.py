@@ -189,6 +189,30 @@ class TestBudgetAndErrors:
             Evaluator(fun, source=NUMPY)(pts)
         assert isinstance(info.value.__cause__, ZeroDivisionError)
 
+    @pytest.mark.parametrize("pool", [False, True])
+    def test_a_raising_point_ends_the_batch_and_keeps_the_best_before_it(self, pool):
+        from concurrent.futures import ThreadPoolExecutor
+
+        seen = []
+
+        def fun(x):
+            seen.append(float(x[0]))
+            if x[0] == 2.0:
+                raise ValueError("crashed")
+            return float(x[0] ** 2)
+
+        pts = torch.tensor([[1.0], [-0.5], [2.0], [0.1], [3.0]], dtype=torch.float64)
+        with ThreadPoolExecutor(1) as executor:
+            workers = executor if pool else None
+            ev = Evaluator(fun, source=NUMPY, workers=workers, track_best=True)
+            with pytest.raises(EvaluationError, match=r"ValueError at x = \[2\.\]"):
+                ev(pts)
+        # In this thread, the points after the one that raised are neither run nor
+        # counted; an executor has run them all (one thread: in order).
+        assert seen == ([1.0, -0.5, 2.0, 0.1, 3.0] if pool else [1.0, -0.5, 2.0])
+        assert ev.nfev == len(seen)
+        assert float(ev.best_f) == 0.25
+
     def test_vectorized_exception_is_chained(self):
         def fun(X):
             raise RuntimeError("simulator crashed")

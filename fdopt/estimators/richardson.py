@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
+from fdopt.estimators._base import Bounds, Estimate, Evaluate, batch_rows, magnitude
 from fdopt.estimators._box import clip
 from fdopt.estimators.stencil import fit_steps
 from fdopt.settings import RichardsonSettings
@@ -126,16 +126,13 @@ def richardson(
     one_sided = kind != 0
     offsets, weight = _base_difference(kind, x)
 
-    def inside(points: torch.Tensor) -> torch.Tensor:
-        return evaluate(clip(points, bounds))
-
     def powers(start: int) -> torch.Tensor:
         exponents = torch.arange(start, start + levels, dtype=x.dtype, device=x.device)
         return ratio ** exponents[:, None]
 
     coords = torch.arange(x.numel(), device=x.device)
     differences, rounding, f0, nfev = _differences(
-        inside, x, coords, h / powers(0), offsets, weight, f0
+        evaluate, bounds, x, coords, h / powers(0), offsets, weight, f0
     )
     value, error, refine = _extrapolate(differences, rounding, ratio, one_sided, levels)
     for round_ in range(1, _ROUNDS):
@@ -143,7 +140,8 @@ def richardson(
             break
         coords = coords[refine]
         new, new_rounding, f0, cost = _differences(
-            inside,
+            evaluate,
+            bounds,
             x,
             coords,
             h[coords] / powers(round_ * levels),
@@ -183,6 +181,7 @@ def _base_difference(kind: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tens
 
 def _differences(
     evaluate: Evaluate,
+    bounds: Bounds | None,
     x: torch.Tensor,
     coords: torch.Tensor,
     steps: torch.Tensor,
@@ -190,7 +189,7 @@ def _differences(
     weight: torch.Tensor,
     f0: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
-    """Take the base differences along ``coords`` at ``steps`` (levels, c), in one call.
+    """Take the base differences along ``coords`` at ``steps`` (levels, c), within ``bounds``.
 
     Returns the differences and their rounding errors, ``(levels, m, c)``, ``f0``
     (evaluated here first when a one-sided difference needs it and it is not known)
@@ -199,7 +198,7 @@ def _differences(
     levels, c = steps.shape
     n = x.numel()
     need_f0 = f0 is None and bool((weight[0] != 0).any())
-    block = max(1, MAX_BATCH_ELEMENTS // (levels * 2 * n))  # coordinates per batch
+    block = batch_rows(evaluate, x, levels * 2)
     parts, nfev = [], 0
     for lo in range(0, c, block):
         hi = min(lo + block, c)
@@ -212,7 +211,7 @@ def _differences(
         first = need_f0 and lo == 0
         if first:
             points = torch.cat([x[None], points])
-        values = evaluate(points)
+        values = evaluate(clip(points, bounds))
         nfev += points.shape[0]
         if first:
             f0, values = values[0], values[1:]

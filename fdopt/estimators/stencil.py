@@ -37,10 +37,10 @@ import torch
 
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
-    MAX_BATCH_ELEMENTS,
     Bounds,
     Estimate,
     Evaluate,
+    batch_rows,
     default_step,
     magnitude,
 )
@@ -141,7 +141,7 @@ def fit_steps(
         candidates = torch.stack(fits)
         kind = candidates.argmax(dim=0)  # the first of the largest: the preferred full fit
         h = candidates.gather(0, kind[None])[0]
-        if not bool((h > 0).all()):
+        if not h.min().item() > 0:
             i = int((h > 0).logical_not().nonzero()[0])
             raise ArgumentValueError(
                 f"bounds leave no room for a finite-difference step at coordinate {i}: "
@@ -154,7 +154,7 @@ def fit_steps(
 def representable(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """Return ``(x + h) - x``, the step actually taken; raise naming ``step`` if it is 0."""
     h = (x + h) - x
-    if not bool((h > 0).all()):
+    if not h.min().item() > 0:
         i = int((h > 0).logical_not().nonzero()[0])
         raise ArgumentValueError(
             f"step is too small for x's precision ({x.dtype}) at coordinate {i}: "
@@ -176,18 +176,25 @@ def axis_points(
     over the nonzero entries, clamped into ``bounds`` against rounding) and the
     ``(c, s)`` mask of those entries.
     """
-    rows = slice(0, offsets.shape[0]) if rows is None else rows
-    offsets = offsets[rows]
+    n = offsets.shape[0]
+    start, stop, _ = (rows or slice(None)).indices(n)
+    if (start, stop) != (0, n):
+        offsets, x_rows, h_rows = offsets[start:stop], x[start:stop], h[start:stop]
+    else:
+        x_rows, h_rows = x, h
     c, s = offsets.shape
-    moved = x[rows, None] + offsets * h[rows, None]
+    moved = torch.addcmul(x_rows.unsqueeze(1), offsets, h_rows.unsqueeze(1))
     if bounds is not None:
-        lower, upper = bounds.lower[rows, None], bounds.upper[rows, None]
+        lower, upper = bounds.lower[start:stop, None], bounds.upper[start:stop, None]
         moved = torch.minimum(torch.maximum(moved, lower), upper)
-    points = x.repeat(c, s, 1)  # (coordinate, slot, n); coordinate i moves x[start + i]
-    points.diagonal(offset=rows.start or 0, dim1=0, dim2=2).copy_(moved.T)
-    used = offsets != 0
+    # (coordinate, slot, n); coordinate i moves x[start + i]
+    points = x.expand(c, s, x.shape[0]).clone()
+    points.diagonal(offset=start, dim1=0, dim2=2).copy_(moved.T)
     points = points.reshape(c * s, -1)
-    return (points, used) if bool(used.all()) else (points[used.reshape(-1)], used)
+    used = offsets != 0
+    if offsets.count_nonzero().item() == used.numel():  # no padding
+        return points, used
+    return points[used.reshape(-1)], used
 
 
 def axis_values(values: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
@@ -242,10 +249,9 @@ def _jacobian(
     kind, h = fit_steps(x, h, bounds, stencils)
     h = representable(x, h)
     table = axis_table(stencils, 1, kind, like=x)
-    need_f0 = f0 is None and bool((table.center != 0).any())
+    need_f0 = f0 is None and table.center.count_nonzero().item() > 0
     n, width = table.offsets.shape
-    block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
-    used = table.offsets != 0
+    block = batch_rows(evaluate, x, width)
     chunks, nfev = [], spent
     for lo in range(0, n, block):
         points, _ = axis_points(x, table.offsets, h, bounds, slice(lo, min(lo + block, n)))
@@ -253,10 +259,10 @@ def _jacobian(
             points = torch.cat([points, x[None]])
         chunks.append(evaluate(points).to(x.dtype))
         nfev += points.shape[0]
-    values = torch.cat(chunks)
+    values = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
     if need_f0:
         values, f0 = values[:-1], values[-1]
-    sums = (table.weights[..., None] * axis_values(values, used)).sum(1).T
+    sums = (table.weights[..., None] * axis_values(values, table.offsets != 0)).sum(1).T
     if f0 is not None:
         sums = sums + f0.to(x.dtype)[:, None] * table.center
     return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise)

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from fdopt._tensor import all_finite
 from fdopt.loop._noise import curvature_steps, noise_aware_steps, relative_noise
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
@@ -48,10 +49,6 @@ FALL = 10.0
 """Noisy runs measure the noise again where ``|f|`` has fallen by this factor."""
 SHRINK = 0.5
 """Factor of the step size after a rejected step (gd: its ``shrink`` setting)."""
-
-
-def _finite(g: torch.Tensor) -> bool:
-    return bool(torch.isfinite(g).all())
 
 
 def _tiny(x: torch.Tensor) -> float:
@@ -224,7 +221,7 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
     run.njev += 1
     problem.sync(run)
     run.jac = g
-    if not _finite(g):
+    if not all_finite(g):
         run.end(Status.NONFINITE, "the gradient estimate at x0 is not finite")
         return None
     return Descent(
@@ -318,7 +315,7 @@ def descend(
             return run.end(Status.NO_PROGRESS, WANDERING)
         remeasure = stalled or abs(f) < abs(it.f_measured) / FALL
         remeasured = remeasure and _remeasure(problem, options, run, it, stalled=stalled)
-        if remeasured and not _finite(it.g):
+        if remeasured and not all_finite(it.g):
             return run.end(Status.NONFINITE, "the gradient estimate")
         if it.lr is None:
             it.lr = first_lr(rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step)
@@ -341,7 +338,7 @@ def descend(
                     run.njev += 1
                     problem.sync(run)
                     run.jac, it.scale, rejected = it.g, 1.0, 0
-                    if not _finite(it.g):
+                    if not all_finite(it.g):
                         return run.end(Status.NONFINITE, "the central-difference gradient")
                     continue
                 if quasi_newton and not it.fresh_memory:
@@ -355,7 +352,7 @@ def descend(
                     problem, options, run, it, stalled=True
                 ):
                     rejected = 0
-                    if not _finite(it.g):
+                    if not all_finite(it.g):
                         return run.end(Status.NONFINITE, "the gradient estimate")
                     continue
                 floor = _floor(x, f, it.level) if stop.gtol > 0 and problem.jac is None else 0.0
@@ -370,7 +367,7 @@ def descend(
                 g_new = problem.gradient(x_new, f_new)
                 run.njev += 1
                 problem.sync(run)
-                if _finite(g_new):
+                if all_finite(g_new):
                     break
                 nonfinite = "non-finite gradient estimates at every step tried"
             rejected += 1

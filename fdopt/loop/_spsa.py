@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from fdopt._tensor import all_finite
 from fdopt.estimators.random import make_generator
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
@@ -159,7 +160,7 @@ def start_spsa(problem: Problem, options: Options, run: Run) -> SpsaState:
             _estimate(problem, run, settings, generator, x, c0)
             for _ in range(settings.calibration_samples)
         ]
-        finite = [g.abs().mean() for g in samples if bool(torch.isfinite(g).all())]
+        finite = [g.abs().mean() for g in samples if all_finite(g)]
         magnitude = float(torch.stack(finite).mean()) if finite else 0.0
         target = settings.first_step * _scale(x)
         a = target * (stability + 1) ** settings.alpha / magnitude if magnitude > 0 else target
@@ -220,7 +221,7 @@ def optimize_spsa(
         a_k, c_k = spsa_gains(settings, k, a=it.a, stability=it.stability)
         g = _estimate(problem, run, settings, it.generator, it.x, c_k)
         step, moved = torch.zeros_like(it.x), False
-        if bool(torch.isfinite(g).all()):
+        if all_finite(g):
             delta, new_state = rule.update(g, it.rule_state, it.x, a_k)
             x_new = problem.project(it.x + delta)
             accept = True
