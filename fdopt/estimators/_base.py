@@ -86,7 +86,7 @@ class Estimate:
 
 def magnitude(x: torch.Tensor) -> torch.Tensor:
     """Return ``max(1, |x|)`` elementwise: the scale relative steps are taken against."""
-    return x.abs().clamp(min=1.0)
+    return x.abs().clamp_(min=1.0)
 
 
 def default_step(order: int, dtype: torch.dtype) -> float:

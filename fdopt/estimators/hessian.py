@@ -181,7 +181,7 @@ def _second_differences(
     h = representable(x, h)
     second = axis_table(_SECOND, 2, kind, like=x)
     first_on_axis = axis_table(_FIRST, 1, kind, like=x, support=_SECOND)
-    axis, used = axis_points(x, second.offsets, h, bounds)
+    axis = axis_points(x, second.offsets, h, bounds)
     first = _first_axis(x, kind, h)
     pairs = torch.triu_indices(n, n, 1, device=x.device).unbind(0)
     extra = torch.cat([axis, x[None]]) if f0 is None else axis
@@ -189,7 +189,7 @@ def _second_differences(
     if f0 is None:
         f0 = values[-1:]
     f_x = f0.to(x.dtype).reshape(())
-    on_axis = axis_values(values[: axis.shape[0], None], used)[..., 0]
+    on_axis = axis_values(values[: axis.shape[0], None], second.offsets)[..., 0]
     diagonal = (second.weights * on_axis).sum(1) + second.center * f_x
     along = (first_on_axis.weights * on_axis).sum(1)
     off = _mixed(sums, first, first, (pairs[0], pairs[1]), (along, along), f_x)
@@ -218,12 +218,11 @@ def _gradient_differences(
     one_sided = bool((inner_axis.center != 0).any())
     index = torch.arange(n, device=x.device)
     i, j = torch.cartesian_prod(index, index).reshape(-1, 2).unbind(1)
-    batches, used = [], []
+    batches, tables = [], []  # the points, and the offsets they were made from
     for axis in (inner_axis, outer_axis):
         offsets = axis.offsets if one_sided else torch.zeros_like(axis.offsets)
-        points, mask = axis_points(x, offsets, axis.step, bounds)
-        batches.append(points)
-        used.append(mask)
+        batches.append(axis_points(x, offsets, axis.step, bounds))
+        tables.append(offsets)
     need_f0 = f0 is None and one_sided
     if need_f0:
         batches.append(x[None])
@@ -234,8 +233,8 @@ def _gradient_differences(
         f0 = values[-1:]
     f_x = x.new_zeros(()) if f0 is None else f0.to(x.dtype).reshape(())
     inner_along, outer_along = (
-        (axis.weights * axis_values(part[:, None], mask)[..., 0]).sum(1)
-        for axis, part, mask in zip((inner_axis, outer_axis), parts[:2], used, strict=True)
+        (axis.weights * axis_values(part[:, None], offsets)[..., 0]).sum(1)
+        for axis, part, offsets in zip((inner_axis, outer_axis), parts[:2], tables, strict=True)
     )
     value = _mixed(sums, inner_axis, outer_axis, (i, j), (inner_along, outer_along), f_x)
     value = value.reshape(n, n)

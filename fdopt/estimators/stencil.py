@@ -76,12 +76,25 @@ def axis_table(
     stencil (default: the stencil itself), which must contain it; offsets of the support
     outside the stencil get weight 0.
     """
-    support = stencils if support is None else support
-    table = _axis_table(tuple(stencils), deriv, tuple(support), like.dtype, like.device)
+    support = tuple(stencils if support is None else support)
     if kind is None:
-        n = like.shape[0]
-        return AxisTable(*(t[0].expand(n, *t.shape[1:]) for t in table))
+        return _first_rows(tuple(stencils), deriv, support, like.dtype, like.device, like.shape[0])
+    table = _axis_table(tuple(stencils), deriv, support, like.dtype, like.device)
     return AxisTable(*(t[kind] for t in table))
+
+
+@lru_cache(maxsize=64)
+def _first_rows(
+    stencils: tuple[Stencil, ...],
+    deriv: int,
+    support: tuple[Stencil, ...],
+    dtype: torch.dtype,
+    device: torch.device,
+    n: int,
+) -> AxisTable:
+    """Return the table of ``stencils[0]`` along all ``n`` coordinates (views)."""
+    table = _axis_table(stencils, deriv, support, dtype, device)
+    return AxisTable(*(t[0].expand(n, *t.shape[1:]) for t in table))
 
 
 @lru_cache(maxsize=64)
@@ -169,12 +182,11 @@ def axis_points(
     h: torch.Tensor,
     bounds: Bounds | None,
     rows: slice | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> torch.Tensor:
     """Points ``x + offsets[i, j] * h[i] * e_i`` for every nonzero entry of ``offsets``.
 
-    Only the coordinates ``i`` in ``rows`` (default all). Returns the points (row-major
-    over the nonzero entries, clamped into ``bounds`` against rounding) and the
-    ``(c, s)`` mask of those entries.
+    Only the coordinates ``i`` in ``rows`` (default all). Returns the points, row-major
+    over the nonzero entries, clamped into ``bounds`` against rounding.
     """
     n = offsets.shape[0]
     start, stop, _ = (rows or slice(None)).indices(n)
@@ -191,18 +203,20 @@ def axis_points(
     points = x.expand(c, s, x.shape[0]).clone()
     points.diagonal(offset=start, dim1=0, dim2=2).copy_(moved.T)
     points = points.reshape(c * s, -1)
-    used = offsets != 0
-    if offsets.count_nonzero().item() == used.numel():  # no padding
-        return points, used
-    return points[used.reshape(-1)], used
+    if offsets.count_nonzero().item() == offsets.numel():  # no padding
+        return points
+    return points[(offsets != 0).reshape(-1)]
 
 
-def axis_values(values: torch.Tensor, used: torch.Tensor) -> torch.Tensor:
-    """Scatter the ``(k, m)`` values of :func:`axis_points` into an ``(n, s, m)`` table."""
-    if values.shape[0] == used.numel():
-        return values.reshape(*used.shape, values.shape[1])
-    table = values.new_zeros((*used.shape, values.shape[1]))
-    table[used] = values
+def axis_values(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """Scatter the ``(k, m)`` values of :func:`axis_points` into an ``(n, s, m)`` table.
+
+    ``offsets`` are the ``(n, s)`` offsets the points were made from; padding (0) gets 0.
+    """
+    if values.shape[0] == offsets.numel():
+        return values.reshape(*offsets.shape, values.shape[1])
+    table = values.new_zeros((*offsets.shape, values.shape[1]))
+    table[offsets != 0] = values
     return table
 
 
@@ -254,7 +268,7 @@ def _jacobian(
     block = batch_rows(evaluate, x, width)
     chunks, nfev = [], spent
     for lo in range(0, n, block):
-        points, _ = axis_points(x, table.offsets, h, bounds, slice(lo, min(lo + block, n)))
+        points = axis_points(x, table.offsets, h, bounds, slice(lo, min(lo + block, n)))
         if need_f0 and lo + block >= n:  # with the last batch
             points = torch.cat([points, x[None]])
         chunks.append(evaluate(points).to(x.dtype))
@@ -262,7 +276,7 @@ def _jacobian(
     values = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
     if need_f0:
         values, f0 = values[:-1], values[-1]
-    sums = (table.weights[..., None] * axis_values(values, table.offsets != 0)).sum(1).T
+    sums = (table.weights[..., None] * axis_values(values, table.offsets)).sum(1).T
     if f0 is not None:
         sums = sums + f0.to(x.dtype)[:, None] * table.center
     return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise)
