@@ -135,6 +135,31 @@ def test_auto_step_beats_the_default_step_on_a_noisy_function(order, one_sided):
         assert nfev >= 9 + (order + 1) * 10
 
 
+
+def decays(X):
+    """Rates near 0.01 and 0.02 over times up to 320 (as in Osborne's first fit) plus
+    a gentle quadratic, with relative noise 1e-3."""
+    t = torch.arange(0.0, 330.0, 10.0, dtype=X.dtype)
+    rates = X[:, :2, None] * t
+    value = torch.exp(-rates).sum(dim=(1, 2)) + (X[:, 2] - 1.0) ** 2
+    return (value * (1 + 1e-3 * pseudo_noise(X)))[:, None]
+
+
+def test_auto_step_narrows_where_the_values_vary_far_too_much():
+    # Moré & Wild's two spacings (about 0.25 and 0.0025 here) both leave the rates'
+    # exponentials varying too much to measure; the unit-derivative fallback then took
+    # steps of about 0.15, where exp(320 * 0.15) ruins the difference. Narrower tries
+    # find the curvature.
+    x = torch.tensor([0.01, 0.02, 0.5], dtype=torch.float64)
+    t = torch.arange(0.0, 330.0, 10.0, dtype=torch.float64)
+    rates = [(-t * torch.exp(-r * t)).sum() for r in (0.01, 0.02)]
+    exact = torch.stack([*rates, torch.tensor(-1.0, dtype=torch.float64)])
+    steps, _, nfev = auto_step(decays, x, order=2, one_sided=False)
+    assert bool((steps[:2] < 1e-3).all())
+    error = (central(decays, x, steps) - exact).abs() / exact.abs().clamp(min=1.0)
+    assert float(error.max()) < 0.05
+    assert nfev < 9 + 3 * 3 * (2 + 4)  # ECnoise, then at most six tries of 3 points
+
 def test_auto_step_takes_a_known_noise_level_without_ecnoise():
     """Given the noise ECnoise found, auto_step skips ECnoise (its 8-odd evaluations)
     and, on a pseudo-noisy (deterministic) function, chooses the same steps."""

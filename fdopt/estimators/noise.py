@@ -34,6 +34,12 @@ _ATTEMPTS = 3
 _TAU1, _TAU2 = 100.0, 0.1
 """Moré & Wild (2012): a difference must exceed ``_TAU1`` noise levels, and the values
 it uses may differ by at most the fraction ``_TAU2``, for its derivative estimate to count."""
+_WILD = 100.0
+"""A coordinate whose values varied too much at Moré & Wild's second spacing, with a
+difference this many times the unit derivative's, searches narrower spacings."""
+_SEARCHES, _STRIDE = 4, 16.0
+"""Tries beyond Moré & Wild's two for a spacing narrow enough to measure a derivative,
+and the factor by which it shrinks while no narrower spacing is known."""
 
 
 def ecnoise(
@@ -298,27 +304,77 @@ def _derivative_magnitude(
     Moré & Wild's (2012) two tries for the second derivative, generalized to order
     ``q``, in variables scaled by ``max(|f(x)|, 1)`` and ``max(1, |x_i|)``: their
     ``h_a = eps_f^(1/4)`` assumes a unit derivative, ``h_b = (eps_f / mu_a)^(1/4)``
-    corrects for the one found. Where neither is accepted (or one is zero), the
-    magnitude falls back to the unit derivative ``max(|f(x)|, 1) / max(1, |x_i|)^q``.
+    corrects for the one found. A coordinate whose values still varied too much, with
+    a difference ``_WILD`` times the unit derivative's (an exponential's rate, say),
+    is tried again at spacings ``_STRIDE`` times narrower, up to ``_SEARCHES`` times, or
+    halfway (geometrically) to a spacing at which its difference was lost in the
+    noise. Such a spacing ``H`` bounds the derivative by ``_TAU1 eps_f / H^q``: that
+    bound stands in where the search ends unmeasured. Elsewhere an unmeasured
+    derivative falls back to the unit one, ``max(|f(x)|, 1) / max(1, |x_i|)^q``.
     """
     unit = scale[:, None] / magnitude(x) ** q  # (m, n): the derivative h_a assumes
     relative = (level / scale).clamp(max=1.0)
     spacing = _geometric_mean(relative[:, None] ** (1.0 / (q + 2))) * magnitude(x)
     coords = torch.arange(x.numel(), device=x.device)
-    first, accepted, nfev = _difference(evaluate, x, f0, q, coords, spacing, level, bounds)
-    mu = torch.where(accepted, first, float("nan"))
-    retry = ~accepted.all(dim=0)
+    first, big, varied, nfev = _difference(evaluate, x, f0, q, coords, spacing, level, bounds)
+    mu = torch.where(big & (varied <= _TAU2), first, math.nan)
+    retry = mu.isnan().any(dim=0)
     if bool(retry.any()):
         first = first[:, retry]
         correction = _geometric_mean((unit[:, retry] / first) ** (1.0 / (q + 2)))
-        second_spacing = spacing[retry] * correction.nan_to_num(nan=1.0).clamp(0.01, 100.0)
-        second, accepted, cost = _difference(
-            evaluate, x, f0, q, coords[retry], second_spacing, level, bounds
+        spacing = spacing[retry] * correction.nan_to_num(nan=1.0).clamp(0.01, 100.0)
+        second, big, varied, cost = _difference(
+            evaluate, x, f0, q, coords[retry], spacing, level, bounds
         )
         agree = (first - second).abs() <= 0.5 * torch.maximum(first, second)
-        mu[:, retry] = torch.where(mu[:, retry].isnan() & (accepted | agree), second, mu[:, retry])
+        accepted = (big & (varied <= _TAU2)) | agree
+        mu[:, retry] = torch.where(mu[:, retry].isnan() & accepted, second, mu[:, retry])
         nfev += cost
+        # Far more curved than the unit derivative, and too wide to tell: search.
+        wild = (varied > _TAU2).any(dim=0) & (second > _WILD * unit[:, retry]).any(dim=0)
+        wild &= mu[:, retry].isnan().any(dim=0)
+        if bool(wild.any()):
+            mu, cost = _narrower(
+                evaluate, x, f0, q, level, bounds, mu, coords[retry][wild], spacing[wild]
+            )
+            nfev += cost
     mu = torch.where(mu.isnan() | (mu <= 0), unit, mu)
+    return mu, nfev
+
+
+def _narrower(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    f0: torch.Tensor,
+    q: int,
+    level: torch.Tensor,
+    bounds: Bounds | None,
+    mu: torch.Tensor,
+    coords: torch.Tensor,
+    wide: torch.Tensor,
+) -> tuple[torch.Tensor, int]:
+    """Search spacings narrower than ``wide`` along ``coords``, where values varied too much.
+
+    ``mu`` (``(m, n)``, NaN where unmeasured) is returned completed where a narrower
+    spacing measures the derivative or bounds it, with the points evaluated.
+    """
+    narrow = torch.full_like(wide, math.nan)  # widest spacing lost in the noise
+    nfev = 0
+    for _ in range(_SEARCHES):
+        todo = mu[:, coords].isnan().any(dim=0)
+        if not bool(todo.any()):
+            break
+        coords, low, high = coords[todo], narrow[todo], wide[todo]
+        spacing = torch.where(low.isnan(), high / _STRIDE, (low * high).sqrt())
+        found, big, varied, cost = _difference(evaluate, x, f0, q, coords, spacing, level, bounds)
+        nfev += cost
+        smooth = varied <= _TAU2
+        mu[:, coords] = torch.where(mu[:, coords].isnan() & big & smooth, found, mu[:, coords])
+        rough = ~smooth.all(dim=0)  # too wide still; else lost in the noise
+        wide, narrow = torch.where(rough, spacing, high), torch.where(rough, low, spacing)
+    # A spacing lost in the noise bounds the derivative (NaN where none was).
+    bound = _TAU1 * level[:, None] / narrow**q
+    mu[:, coords] = torch.where(mu[:, coords].isnan(), bound, mu[:, coords])
     return mu, nfev
 
 
@@ -336,13 +392,14 @@ def _difference(
     spacing: torch.Tensor,
     level: torch.Tensor,
     bounds: Bounds | None,
-) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """``|q-th difference| / H^q`` along ``coords`` at spacings ``H``, and its acceptance.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """``|q-th difference| / H^q`` along ``coords`` at spacings ``H``, and its two tests.
 
     Uses ``q + 1`` consecutive points including ``x``: centred when they fit in the box,
     else toward the side with more room. Accepted (Moré & Wild 2012): the difference
     exceeds ``_TAU1`` noise levels and the values differ by at most the fraction
-    ``_TAU2``. Returns ``(m, c)`` magnitudes and flags, and the points evaluated.
+    ``_TAU2``. Returns ``(m, c)`` magnitudes, whether each difference is big enough and
+    how much its values varied (their spread over the largest), and the points evaluated.
     """
     sub = None if bounds is None else Bounds(bounds.lower[coords], bounds.upper[coords])
     starts = (-(q // 2), 0, -q)  # centred, forward, backward
@@ -366,5 +423,6 @@ def _difference(
     magnitudes = torch.cat([values.abs(), f0.abs()[None, :, None].expand(1, -1, c)])
     largest = magnitudes.amax(dim=0)
     spread = largest - magnitudes.amin(dim=0)
-    accepted = (difference.abs() >= _TAU1 * level[:, None]) & (spread <= _TAU2 * largest)
-    return difference.abs() / h**q, accepted, points.shape[0]
+    big = difference.abs() >= _TAU1 * level[:, None]
+    varied = torch.where(largest > 0, spread / largest, 0.0)
+    return difference.abs() / h**q, big, varied, points.shape[0]
