@@ -176,16 +176,6 @@ class Evaluator:
         """Whether the function returns scalars (None before the first evaluation)."""
         return self._scalar
 
-    def batch_points(self, n: int, device: torch.device) -> int | None:
-        """Most points one call of a vectorized function of ``n`` variables receives.
-
-        None when there is no limit: a plain function (its points go one by one, or all
-        together to the workers), or a GPU without ``batch_size``.
-        """
-        if not self.vectorized:
-            return None
-        return self.batch_size or default_batch_size(n, device)
-
     def restore(self, nfev: int, best_x: torch.Tensor | None, best_f: torch.Tensor | None) -> None:
         """Go on from a count and a best point saved earlier (a resumed run).
 
@@ -365,7 +355,7 @@ class Evaluator:
         if not self.vectorized:
             values = self._plain(points)
         else:
-            size = self.batch_points(points.shape[1], points.device) or k
+            size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
             if k <= size:  # the common case: the whole batch in one call
                 values = self._batched(points)
             else:

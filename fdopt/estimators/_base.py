@@ -8,15 +8,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = [
-    "MAX_BATCH_ELEMENTS",
-    "Bounds",
-    "Estimate",
-    "Evaluate",
-    "batch_rows",
-    "default_step",
-    "magnitude",
-]
+__all__ = ["MAX_BATCH_ELEMENTS", "Bounds", "Estimate", "Evaluate", "default_step", "magnitude"]
 
 MAX_BATCH_ELEMENTS = 1 << 22
 """Most numbers (points x dimension) an estimator builds at once: 32 MiB in float64.
@@ -31,20 +23,6 @@ Evaluate = Callable[[torch.Tensor], torch.Tensor]
 The only way estimators reach the user's function (it counts, batches, checks shapes
 and finiteness, enforces the budget); estimators never see the function itself.
 """
-
-
-def batch_rows(evaluate: Evaluate, x: torch.Tensor, width: int) -> int:
-    """Coordinates whose stencils (``width`` points each) go to ``evaluate`` together.
-
-    As many as one call of a vectorized function takes when ``evaluate`` tells (an
-    :class:`~fdopt.evaluation.Evaluator`'s ``batch_points``), so that each batch is built
-    in cache just before its call; never more than ``MAX_BATCH_ELEMENTS`` numbers.
-    """
-    n = x.shape[0]
-    rows = max(1, MAX_BATCH_ELEMENTS // (width * n))
-    batch_points = getattr(evaluate, "batch_points", None)
-    points = None if batch_points is None else batch_points(n, x.device)
-    return rows if points is None else max(1, min(rows, points // width))
 
 
 class Bounds(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fdopt.estimators._base import Bounds, Estimate, Evaluate, batch_rows, magnitude
+from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
 from fdopt.estimators._box import clip
 from fdopt.estimators.stencil import fit_steps
 from fdopt.settings import RichardsonSettings
@@ -198,7 +198,7 @@ def _differences(
     levels, c = steps.shape
     n = x.numel()
     need_f0 = f0 is None and bool((weight[0] != 0).any())
-    block = batch_rows(evaluate, x, levels * 2)
+    block = max(1, MAX_BATCH_ELEMENTS // (levels * 2 * n))  # coordinates per batch
     parts, nfev = [], 0
     for lo in range(0, c, block):
         hi = min(lo + block, c)

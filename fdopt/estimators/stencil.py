@@ -37,10 +37,10 @@ import torch
 
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
+    MAX_BATCH_ELEMENTS,
     Bounds,
     Estimate,
     Evaluate,
-    batch_rows,
     default_step,
     magnitude,
 )
@@ -265,7 +265,7 @@ def _jacobian(
     table = axis_table(stencils, 1, kind, like=x)
     need_f0 = f0 is None and table.center.count_nonzero().item() > 0
     n, width = table.offsets.shape
-    block = batch_rows(evaluate, x, width)
+    block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
     chunks, nfev = [], spent
     for lo in range(0, n, block):
         points = axis_points(x, table.offsets, h, bounds, slice(lo, min(lo + block, n)))
