@@ -412,3 +412,25 @@ def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch, 
     assert len(blocks) > 2
     assert split.nfev == sum(blocks) == whole.nfev
     torch.testing.assert_close(split.value, whole.value, rtol=0, atol=0)
+
+
+def test_central_with_f0_reports_second_differences():
+    # Cubics: the three-point second difference has no truncation error (its h^2 term
+    # is the fourth derivative), so it equals 6 a x + 2 b per coordinate up to
+    # rounding, about eps |f| / h^2 ~ 1e-5 with the default step.
+    x = torch.tensor([0.7, -1.3, 2.0], dtype=F64)
+    a, b = torch.tensor([1.0, -2.0, 0.5], dtype=F64), torch.tensor([3.0, 0.0, -4.0], dtype=F64)
+
+    def cubic(points):
+        return (a * points**3 + b * points**2).sum(1, keepdim=True)
+
+    f0 = cubic(x[None])[0]
+    estimate = central(cubic, x, CentralSettings(), f0=f0)
+    torch.testing.assert_close(estimate.curvature[0], 6 * a * x + 2 * b, rtol=1e-4, atol=1e-4)
+    # Only where the stencil gives them for free: not without f(x), not one-sided, not
+    # of higher order, not where a bound turns a coordinate one-sided.
+    assert central(cubic, x, CentralSettings()).curvature is None
+    assert forward(cubic, x, ForwardSettings(), f0=f0).curvature is None
+    assert central4(cubic, x, Central4Settings(), f0=f0).curvature is None
+    bounds = Bounds(x - torch.tensor([0.0, 1.0, 1.0], dtype=F64), x + 1)
+    assert central(cubic, x, CentralSettings(), bounds=bounds, f0=f0).curvature is None

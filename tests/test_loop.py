@@ -358,6 +358,22 @@ def test_noisy_lbfgs_follows_noise_that_shrinks_with_f():
     assert res.nfev <= 600
 
 
+@pytest.mark.parametrize(("name", "budget"), [("meyer", 1500), ("powell_badly_scaled", 600)])
+def test_noisy_lbfgs_on_badly_scaled_problems(name, budget):
+    """Relative noise 1e-3 on problems whose curvatures differ by 1e5 and more (Meyer:
+    2e12, 8e4, 1e7 at its stall). With the scalar initial matrix the noise of the
+    stiffest coordinate's derivative swamps the direction and L-BFGS only moves that
+    coordinate (Meyer stalled at tau = 3e-3, Powell's at 8e-2); with the inverse
+    curvatures from the central stencil's second differences both reach tau = 1e-3."""
+    from fdopt.problems import get_problem
+
+    clean = get_problem(name)
+    noisy = get_problem(name, noise=1e-3, noise_kind="multiplicative", seed=0)
+    res = fdopt.minimize(noisy.fun, noisy.x0, method="lbfgs", options={"maxfev": budget})
+    f0, f_star = clean.fun(clean.x0), clean.f_star
+    assert clean.fun(res.x_best) - f_star <= 1e-3 * (f0 - f_star)
+
+
 def test_a_noisy_descent_that_only_wanders_ends():
     """Kowalik-Osborne with 1e-3 relative noise: L-BFGS reaches the noise floor of its
     flat valley; after the noise and the steps were measured again three times without

@@ -193,10 +193,11 @@ def test_invalid_settings_name_the_field(model, field, value):
         model(**{field: value})
 
 
-def _dense_bfgs_inverse(pairs, gamma):
-    """The BFGS inverse-Hessian update applied to gamma I, pair by pair (the oracle)."""
+def _dense_bfgs_inverse(pairs, gamma, start=None):
+    """The BFGS inverse-Hessian update applied to gamma I (or ``start``), pair by pair
+    (the oracle)."""
     n = pairs[0][0].numel()
-    h = gamma * torch.eye(n, dtype=torch.float64)
+    h = gamma * torch.eye(n, dtype=torch.float64) if start is None else start
     eye = torch.eye(n, dtype=torch.float64)
     for s, y in pairs:
         rho = 1.0 / (s @ y)
@@ -240,3 +241,25 @@ def test_lbfgs_keeps_only_memory_pairs():
         _, state = rule.update(2 * x, state, x, 1.0)
     assert int(state.pairs) == 2
     assert state.s.shape == (2, 2)
+
+
+def test_lbfgs_takes_a_diagonal_as_its_initial_matrix():
+    rule = OPTIMIZERS["lbfgs"].rule(LbfgsSettings())
+    diagonal = torch.tensor([1e-6, 2.0], dtype=torch.float64)
+    x0, x1 = torch.zeros(2, dtype=torch.float64), torch.tensor([0.5, -1.0], dtype=torch.float64)
+    g0 = torch.tensor([3.0, 1.0], dtype=torch.float64)
+    delta, state = rule.update(g0, rule.precondition(rule.init(x0), diagonal), x0, 1.0)
+    torch.testing.assert_close(delta, -diagonal * g0)  # no pairs: -D g
+    g1 = torch.tensor([4.0, -0.5], dtype=torch.float64)
+    delta, state = rule.update(g1, rule.precondition(state, diagonal), x1, 1.0)
+    # One pair on H0 = (s'y / y'Dy) D: the BFGS update of that matrix.
+    s, y = x1 - x0, g1 - g0
+    h0 = torch.diag(diagonal) * float((s @ y) / (y @ (diagonal * y)))
+    expected = -_dense_bfgs_inverse([(s, y)], 1.0, h0) @ g1
+    torch.testing.assert_close(delta, expected, rtol=1e-12, atol=0)
+    # Without a diagonal (all 0), the scalar initial matrix as before.
+    plain, _ = rule.update(
+        g1, state._replace(diagonal=torch.zeros(2, dtype=torch.float64)), x1, 1.0
+    )
+    expected = -_dense_bfgs_inverse([(s, y)], float((s @ y) / (y @ y))) @ g1
+    torch.testing.assert_close(plain, expected, rtol=1e-12, atol=0)

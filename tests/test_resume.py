@@ -377,7 +377,7 @@ def test_checkpoint_contents_load_without_pickled_code(tmp_path):
     assert saved["version"] == _checkpoint.VERSION
     assert saved["fingerprint"]["method"] == "'lbfgs'"
     memory = saved["iteration"]["rule_state"]
-    assert set(memory) == {"last_x", "last_g", "started", "pairs", "s", "y"}
+    assert set(memory) == {"last_x", "last_g", "started", "pairs", "s", "y", "diagonal"}
     assert int(memory["pairs"]) > 0
     fdopt.minimize(Rosen(), X0, method="spsa", options={"maxiter": 5, "checkpoint": path})
     state = torch.load(path, weights_only=True)["iteration"]

@@ -52,6 +52,11 @@ class Estimate:
         ``(n,)`` absolute steps used (random methods: the perturbation size).
     noise : torch.Tensor or None
         ``(m,)`` estimated noise level of the function at ``x`` (``step="auto"``).
+    curvature : torch.Tensor or None
+        ``(m, n)`` second differences along each coordinate,
+        ``(f(x + h_i e_i) - 2 f(x) + f(x - h_i e_i)) / h_i^2``, where the stencil gives
+        them for free (second-order central differences with ``f(x)`` known and no
+        coordinate at a bound).
     """
 
     value: torch.Tensor
@@ -60,6 +65,7 @@ class Estimate:
     f0: torch.Tensor | None = None
     step: torch.Tensor | None = None
     noise: torch.Tensor | None = None
+    curvature: torch.Tensor | None = None
 
 
 def magnitude(x: torch.Tensor) -> torch.Tensor:

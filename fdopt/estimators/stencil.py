@@ -279,7 +279,11 @@ def _jacobian(
     sums = (table.weights[..., None] * axis_values(values, table.offsets)).sum(1).T
     if f0 is not None:
         sums = sums + f0.to(x.dtype)[:, None] * table.center
-    return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise)
+    curvature = None
+    if kind is None and stencils[0] == (-1, 0, 1) and f0 is not None:  # both sides and f(x)
+        sides = axis_values(values, table.offsets)  # (n, 2, m)
+        curvature = (sides.sum(1) - 2 * f0.to(x.dtype)).T / (h * h)
+    return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise, curvature=curvature)
 
 
 def forward(

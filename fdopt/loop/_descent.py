@@ -121,6 +121,12 @@ class Descent:
     f_ref, stale : float, int
         The last ``f`` that fell by more than twice the noise below the one before, and
         the iterations since (a noisy descent that only wanders has stalled).
+    diagonal : torch.Tensor or None
+        The inverse curvature along each coordinate at ``x`` (noisy runs on central
+        differences; see :func:`_inverse_curvature`).
+    preconditioned : bool
+        Whether ``diagonal`` is L-BFGS's initial matrix: from the first stall of a
+        noisy run on (a recovery, as measuring the noise again is).
     """
 
     x: torch.Tensor
@@ -136,6 +142,8 @@ class Descent:
     f_measured: float = 0.0
     f_ref: float = math.inf
     stale: int = 0
+    diagonal: torch.Tensor | None = None
+    preconditioned: bool = False
 
     def allowance(self) -> float:
         """Return how much ``f`` may rise by noise alone: twice its measured level."""
@@ -157,6 +165,8 @@ class Descent:
             "f_measured": self.f_measured,
             "f_ref": self.f_ref,
             "stale": self.stale,
+            "diagonal": self.diagonal,
+            "preconditioned": self.preconditioned,
         }
 
     @classmethod
@@ -191,6 +201,8 @@ class Descent:
             f_measured=float(saved["f_measured"]),
             f_ref=float(saved["f_ref"]),
             stale=int(saved["stale"]),
+            diagonal=saved["diagonal"],
+            preconditioned=bool(saved["preconditioned"]),
         )
 
 
@@ -236,7 +248,33 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         fresh_memory=True,
         f_measured=f,
         f_ref=f,
+        diagonal=_inverse_curvature(problem, level * max(1.0, abs(f))),
     )
+
+
+def _inverse_curvature(problem: Problem, noise: float) -> torch.Tensor | None:
+    """Return the inverse curvature along each coordinate where the last gradient was taken.
+
+    Relative: scaled to a geometric mean of 1. From its central stencil's second
+    differences, each taken as at least
+    ``3 eps_f / h_i^2``, the most that noise of level ``eps_f`` alone makes of one: a
+    coordinate whose curvature is lost in the noise counts as that stiff and no stiffer.
+    On badly scaled problems (Meyer's: curvatures 2e12, 8e4 and 1e7) the noise of the
+    stiffest coordinate's derivative otherwise swamps the direction. None without noise
+    or without second differences.
+    """
+    if not noise or problem.curvature is None or problem.steps is None:
+        return None
+    lost = 3 * noise / problem.steps**2
+    inverse = 1 / torch.maximum(problem.curvature.abs(), lost)
+    return inverse / inverse.log().mean().exp()  # only the ratios: -D g keeps -g's scale
+
+
+def _primed(rule: Rule, it: Descent) -> State:
+    """Return the rule's state with ``it.diagonal`` as its initial inverse Hessian."""
+    if rule.precondition is None or it.diagonal is None or not it.preconditioned:
+        return it.rule_state
+    return rule.precondition(it.rule_state, it.diagonal)
 
 
 def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, stalled: bool) -> bool:
@@ -260,15 +298,17 @@ def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, sta
     it.f_measured = it.f
     it.remeasures += 1
     it.g = problem.gradient(it.x, it.f)
+    it.diagonal = _inverse_curvature(problem, it.allowance() / 2)
     run.njev += 1
     problem.sync(run)
     run.jac, it.stale = it.g, 0
     if stalled:
+        it.preconditioned = True
         settings = _rule_settings(options)
         rule = OPTIMIZERS[options.method].rule(settings)
         it.rule_state, it.fresh_memory, it.scale = rule.init(it.x), True, 1.0
         if settings.lr == "auto":
-            step = rule.update(it.g, it.rule_state, it.x, 1.0)[0]
+            step = rule.update(it.g, _primed(rule, it), it.x, 1.0)[0]
             it.lr = first_lr(step, it.x, settings.first_step)
     return True
 
@@ -318,13 +358,15 @@ def descend(
         if remeasured and not all_finite(it.g):
             return run.end(Status.NONFINITE, "the gradient estimate")
         if it.lr is None:
-            it.lr = first_lr(rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step)
+            it.lr = first_lr(
+                rule.update(it.g, _primed(rule, it), x, 1.0)[0], x, settings.first_step
+            )
         elif quasi_newton and settings.lr == "auto" and k > 0:
             it.lr, it.scale = 1.0, 1.0
         rejected, nonfinite = 0, ""
         while True:
             t = it.lr * factor(k) * it.scale
-            delta, new_state = rule.update(it.g, it.rule_state, x, t)
+            delta, new_state = rule.update(it.g, _primed(rule, it), x, t)
             x_new = problem.project(x + delta)
             step = x_new - x
             if float(step.abs().max()) <= _tiny(x):
@@ -335,6 +377,7 @@ def descend(
                     # the descent, so go on with central ones (Shi et al. 2023).
                     problem.estimator = noise_aware_steps(CentralSettings(), it.level, x.dtype)
                     it.g = problem.gradient(x, f)
+                    it.diagonal = _inverse_curvature(problem, it.allowance() / 2)
                     run.njev += 1
                     problem.sync(run)
                     run.jac, it.scale, rejected = it.g, 1.0, 0
@@ -345,7 +388,7 @@ def descend(
                     # Stalled on a stale curvature model: start it again from -g.
                     it.rule_state, it.fresh_memory, it.scale, rejected = rule.init(x), True, 1.0, 0
                     it.lr = first_lr(
-                        rule.update(it.g, it.rule_state, x, 1.0)[0], x, settings.first_step
+                        rule.update(it.g, _primed(rule, it), x, 1.0)[0], x, settings.first_step
                     )
                     continue
                 if it.remeasures < REMEASURES and _remeasure(
@@ -365,6 +408,7 @@ def descend(
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
             elif not adaptive or f_new <= f + c1 * float(it.g @ step) + it.allowance():
                 g_new = problem.gradient(x_new, f_new)
+                diagonal = _inverse_curvature(problem, it.allowance() / 2)
                 run.njev += 1
                 problem.sync(run)
                 if all_finite(g_new):
@@ -376,7 +420,7 @@ def descend(
                 it.rule_state = rule.init(x)
         if rejected == 0:
             it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
-        it.x, it.f, it.g, it.rule_state = x_new, f_new, g_new, new_state
+        it.x, it.f, it.g, it.rule_state, it.diagonal = x_new, f_new, g_new, new_state, diagonal
         it.fresh_memory = it.fresh_memory and not quasi_newton
         if f_new < it.f_ref - it.allowance():
             it.f_ref, it.stale, it.remeasures = f_new, 0, 0

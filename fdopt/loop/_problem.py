@@ -41,6 +41,9 @@ class Problem:
     generator : torch.Generator or None
         The run's one generator for random estimators (``jac="spsa"``,
         ``"smoothing"``): each gradient draws new directions from it.
+    curvature, steps : torch.Tensor or None
+        ``(n,)`` second differences and steps of the last estimated gradient's stencil,
+        where it gives them (:attr:`fdopt.estimators.Estimate.curvature`), else None.
     """
 
     evaluator: Evaluator
@@ -51,6 +54,8 @@ class Problem:
     shape: tuple[int, ...]
     args: Sequence[Any] = ()
     generator: torch.Generator | None = None
+    curvature: torch.Tensor | None = None
+    steps: torch.Tensor | None = None
 
     def value(self, x: torch.Tensor) -> float:
         """``f(x)`` (one evaluation); may be NaN or infinite."""
@@ -75,6 +80,7 @@ class Problem:
         ``extra`` goes to the estimator (a ``generator``).
         """
         if self.jac is not None:
+            self.curvature = self.steps = None
             return self._user_gradient(self.jac, x)
         chosen = settings or self.estimator
         assert chosen is not None  # parse_options sets one of jac and estimator
@@ -84,6 +90,9 @@ class Problem:
             extra["generator"] = self.generator
         f0 = None if f is None else torch.tensor([f], dtype=x.dtype, device=x.device)
         estimate = method.estimate(self.evaluator, x, chosen, bounds=self.bounds, f0=f0, **extra)
+        curvature = estimate.curvature
+        self.curvature = None if curvature is None else curvature[0]
+        self.steps = None if curvature is None else estimate.step
         return estimate.value[0]
 
     def _user_gradient(self, jac: Callable[..., Any], x: torch.Tensor) -> torch.Tensor:

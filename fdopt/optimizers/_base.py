@@ -22,7 +22,13 @@ rejected point, ``lr="auto"``) by calling ``update`` again with another ``lr``.
 
 
 class Rule(NamedTuple):
-    """An update rule: ``init(x) -> state`` and ``update(g, state, x, lr)``."""
+    """An update rule: ``init(x) -> state`` and ``update(g, state, x, lr)``.
+
+    ``precondition(state, d)``, where a rule has it (L-BFGS), returns the state with
+    ``d`` (``(n,)``, positive) as the diagonal of its initial inverse Hessian: the
+    inverse curvature along each coordinate, when the loop knows it.
+    """
 
     init: Callable[[torch.Tensor], State]
     update: Update
+    precondition: Callable[[State, torch.Tensor], State] | None = None

@@ -203,6 +203,7 @@ class Memory(NamedTuple):
     """L-BFGS's state: the last point and gradient, and the curvature pairs (oldest first).
 
     ``pairs`` of the ``memory`` rows of ``s`` and ``y`` are in use (the last ones).
+    ``diagonal`` is the initial inverse Hessian's diagonal (all 0: ``(s'y / y'y) I``).
     """
 
     last_x: torch.Tensor
@@ -211,6 +212,7 @@ class Memory(NamedTuple):
     pairs: torch.Tensor
     s: torch.Tensor
     y: torch.Tensor
+    diagonal: torch.Tensor
 
 
 def lbfgs(settings: LbfgsSettings) -> Rule:
@@ -220,6 +222,9 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
     ``y = g - g_last`` when ``s'y > 1e-10 |s| |y|`` (else skips it), then returns
     ``lr * d`` with ``d = -H g``, ``H`` built from the pairs on ``H0 = (s'y / y'y) I``
     of the newest one; without pairs ``d = -g``. The loop's line search picks ``lr``.
+    ``precondition(state, D)`` sets a diagonal ``D`` (inverse curvatures) in place of
+    ``I``: ``H0 = (s'y / y'D y) D``, and ``d = -D g`` without pairs, so that a coordinate
+    far stiffer than the others no longer dominates the direction.
 
     Examples
     --------
@@ -237,7 +242,7 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
     def init(x: torch.Tensor) -> Memory:
         zeros = torch.zeros((memory, x.numel()), dtype=x.dtype, device=x.device)
         flag = torch.zeros((), dtype=torch.int64, device=x.device)
-        return Memory(x.clone(), torch.zeros_like(x), flag, flag, zeros, zeros)
+        return Memory(x.clone(), torch.zeros_like(x), flag, flag, zeros, zeros, zeros[0])
 
     def store(g: torch.Tensor, state: Memory, x: torch.Tensor) -> Memory:
         if not bool(state.started):
@@ -253,8 +258,9 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
 
     def direction(g: torch.Tensor, state: Memory) -> torch.Tensor:
         pairs = int(state.pairs)
+        diagonal = state.diagonal if state.diagonal.count_nonzero().item() else None
         if pairs == 0:
-            return -g
+            return -g if diagonal is None else -diagonal * g
         s, y = state.s[-pairs:], state.y[-pairs:]
         rho = 1.0 / (s * y).sum(dim=1)
         q = g.clone()
@@ -263,7 +269,10 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
             alpha = rho[i] * (s[i] @ q)
             q = q - alpha * y[i]
             alphas.append(alpha)
-        r = q * ((s[-1] @ y[-1]) / (y[-1] @ y[-1]))
+        if diagonal is None:
+            r = q * ((s[-1] @ y[-1]) / (y[-1] @ y[-1]))
+        else:
+            r = diagonal * q * ((s[-1] @ y[-1]) / (y[-1] @ (diagonal * y[-1])))
         for i, alpha in zip(range(pairs), reversed(alphas), strict=True):
             beta = rho[i] * (y[i] @ r)
             r = r + s[i] * (alpha - beta)
@@ -278,4 +287,7 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
             last_x=x.clone(), last_g=g.clone(), started=started
         )
 
-    return Rule(init, update)
+    def precondition(state: Memory, diagonal: torch.Tensor) -> Memory:
+        return state._replace(diagonal=diagonal.to(state.diagonal))
+
+    return Rule(init, update, precondition)
