@@ -276,13 +276,13 @@ def _jacobian(
     values = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
     if need_f0:
         values, f0 = values[:-1], values[-1]
-    sums = (table.weights[..., None] * axis_values(values, table.offsets)).sum(1).T
+    sides = axis_values(values, table.offsets)  # (n, s, m)
+    sums = (table.weights[..., None] * sides).sum(1).T
+    curvature = None
     if f0 is not None:
         sums = sums + f0.to(x.dtype)[:, None] * table.center
-    curvature = None
-    if kind is None and stencils[0] == (-1, 0, 1) and f0 is not None:  # both sides and f(x)
-        sides = axis_values(values, table.offsets)  # (n, 2, m)
-        curvature = (sides.sum(1) - 2 * f0.to(x.dtype)).T / (h * h)
+        if kind is None and (first, order) == ("central", 2):  # x - h, x + h and f(x)
+            curvature = (sides.sum(1) - 2 * f0.to(x.dtype)).T / (h * h)
     return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise, curvature=curvature)
 
 

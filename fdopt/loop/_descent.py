@@ -125,8 +125,8 @@ class Descent:
         The inverse curvature along each coordinate at ``x`` (noisy runs on central
         differences; see :func:`_inverse_curvature`).
     preconditioned : bool
-        Whether ``diagonal`` is L-BFGS's initial matrix: from the first stall of a
-        noisy run on (a recovery, as measuring the noise again is).
+        Whether ``diagonal`` is measured and is the rule's initial matrix (L-BFGS): from
+        the first stall of a noisy run on (a recovery, as measuring the noise again is).
     """
 
     x: torch.Tensor
@@ -145,9 +145,13 @@ class Descent:
     diagonal: torch.Tensor | None = None
     preconditioned: bool = False
 
+    def noise(self) -> float:
+        """Return the absolute noise level, as measured where ``f`` was ``f_measured``."""
+        return self.level * max(1.0, abs(self.f_measured))
+
     def allowance(self) -> float:
         """Return how much ``f`` may rise by noise alone: twice its measured level."""
-        return 2 * self.level * max(1.0, abs(self.f_measured))
+        return 2 * self.noise()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the state as tensors and plain values (``rule_state._asdict()``)."""
@@ -248,22 +252,22 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         fresh_memory=True,
         f_measured=f,
         f_ref=f,
-        diagonal=_inverse_curvature(problem, level * max(1.0, abs(f))),
     )
 
 
-def _inverse_curvature(problem: Problem, noise: float) -> torch.Tensor | None:
+def _inverse_curvature(problem: Problem, it: Descent) -> torch.Tensor | None:
     """Return the inverse curvature along each coordinate where the last gradient was taken.
 
     Relative: scaled to a geometric mean of 1. From its central stencil's second
-    differences, each taken as at least
-    ``3 eps_f / h_i^2``, the most that noise of level ``eps_f`` alone makes of one: a
-    coordinate whose curvature is lost in the noise counts as that stiff and no stiffer.
-    On badly scaled problems (Meyer's: curvatures 2e12, 8e4 and 1e7) the noise of the
-    stiffest coordinate's derivative otherwise swamps the direction. None without noise
+    differences, each taken as at least ``3 eps_f / h_i^2``, the most that the noise
+    ``eps_f`` alone makes of one: a coordinate whose curvature is lost in the noise counts
+    as that stiff and no stiffer. On badly scaled problems (Meyer's: curvatures 2e12, 8e4
+    and 1e7) the noise of the stiffest coordinate's derivative otherwise swamps the
+    direction. None unless ``it.preconditioned`` (only then is it used), without noise,
     or without second differences.
     """
-    if not noise or problem.curvature is None or problem.steps is None:
+    noise = it.noise()
+    if not it.preconditioned or not noise or problem.curvature is None or problem.steps is None:
         return None
     lost = 3 * noise / problem.steps**2
     inverse = 1 / torch.maximum(problem.curvature.abs(), lost)
@@ -272,7 +276,7 @@ def _inverse_curvature(problem: Problem, noise: float) -> torch.Tensor | None:
 
 def _primed(rule: Rule, it: Descent) -> State:
     """Return the rule's state with ``it.diagonal`` as its initial inverse Hessian."""
-    if rule.precondition is None or it.diagonal is None or not it.preconditioned:
+    if rule.precondition is None or it.diagonal is None:
         return it.rule_state
     return rule.precondition(it.rule_state, it.diagonal)
 
@@ -297,15 +301,15 @@ def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, sta
     it.level = level or 100 * torch.finfo(it.x.dtype).eps
     it.f_measured = it.f
     it.remeasures += 1
+    settings = _rule_settings(options)
+    rule = OPTIMIZERS[options.method].rule(settings)
+    it.preconditioned = it.preconditioned or (stalled and rule.precondition is not None)
     it.g = problem.gradient(it.x, it.f)
-    it.diagonal = _inverse_curvature(problem, it.allowance() / 2)
+    it.diagonal = _inverse_curvature(problem, it)
     run.njev += 1
     problem.sync(run)
     run.jac, it.stale = it.g, 0
     if stalled:
-        it.preconditioned = True
-        settings = _rule_settings(options)
-        rule = OPTIMIZERS[options.method].rule(settings)
         it.rule_state, it.fresh_memory, it.scale = rule.init(it.x), True, 1.0
         if settings.lr == "auto":
             step = rule.update(it.g, _primed(rule, it), it.x, 1.0)[0]
@@ -377,7 +381,7 @@ def descend(
                     # the descent, so go on with central ones (Shi et al. 2023).
                     problem.estimator = noise_aware_steps(CentralSettings(), it.level, x.dtype)
                     it.g = problem.gradient(x, f)
-                    it.diagonal = _inverse_curvature(problem, it.allowance() / 2)
+                    it.diagonal = _inverse_curvature(problem, it)
                     run.njev += 1
                     problem.sync(run)
                     run.jac, it.scale, rejected = it.g, 1.0, 0
@@ -408,7 +412,7 @@ def descend(
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
             elif not adaptive or f_new <= f + c1 * float(it.g @ step) + it.allowance():
                 g_new = problem.gradient(x_new, f_new)
-                diagonal = _inverse_curvature(problem, it.allowance() / 2)
+                diagonal = _inverse_curvature(problem, it)
                 run.njev += 1
                 problem.sync(run)
                 if all_finite(g_new):
