@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -57,8 +57,16 @@ class UsageError(Exception):
     """A problem with the command line or its input files."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line on stderr (and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE (PROG --help: usage)`` and exit with status 2."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} ({self.prog} --help: usage)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fdopt",
         description="Finite-difference derivatives and gradient-free optimization.",
         epilog="Exit codes: 0 success (run: converged), 1 run finished without meeting its "

@@ -87,10 +87,22 @@ def test_missing_input_file(tmp_path, capsys):
     assert "cannot read" in capsys.readouterr().err
 
 
-def test_argparse_errors_exit_2(capsys):
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no-such-command"], "invalid choice: 'no-such-command'"),
+        (["run"], "fdopt run: error: the following arguments are required: CONFIG"),
+        (["gradient", "x.npy"], "the following arguments are required: --out"),
+        (["problems", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_argparse_errors_are_one_line_and_exit_2(capsys, args, message):
     with pytest.raises(SystemExit) as exc:
-        main(["no-such-command"])
+        main(args)
     assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # no usage block: one line
+    assert message in err
 
 
 def test_python_dash_m_runs_and_reports_version():

@@ -89,7 +89,7 @@ def test_sampled_function():
     order4 = numbers_in(line_starting(output, "interpolant, gradient accuracy=4"))
     assert order4[0] == pytest.approx(1.0, abs=0.01)
     assert order4[1] == pytest.approx(1.0, abs=0.01)
-    assert order4[2] < grid[2] < order2[2]  # distances to (1, 1)
+    assert order4[2] < min(grid[2], order2[2]) / 10  # distances to (1, 1)
     found = numbers_in(line_starting(output, "  found x ="))
     assert found[:2] == pytest.approx([1.0, -0.5], abs=1e-3)
     assert "OK: the order-4 interpolant's minimizer is within 0.01" in output

@@ -2,8 +2,9 @@
 
 Every proposed step is evaluated before it is accepted: a step to a point where ``f`` or
 its gradient is not finite (or, with a line search, that fails the Armijo test) is
-rejected and retried with half the step size; a step accepted at once lets the step
-size grow back (up to ``lr`` without a line search).
+rejected and retried with half the step size (momentum rules: along the same direction
+once, then with their state started again); a step accepted at once lets the step size
+grow back (up to ``lr`` without a line search).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ FALL = 10.0
 """Noisy runs measure the noise again where ``|f|`` has fallen by this factor."""
 SHRINK = 0.5
 """Factor of the step size after a rejected step (gd: its ``shrink`` setting)."""
+RESTART = 2
+"""Momentum rules start their state again (velocity, moments) after this many rejected
+steps in a row: a step that overshot is first retried shorter along the same direction.
+Restarting at once turned Adam's next step into ``lr sign(g)``, across a curved valley,
+and the step size collapsed (Rosenbrock: 1879 evaluations to 1e-6 instead of 1056)."""
 
 
 def _tiny(x: torch.Tensor) -> float:
@@ -420,7 +426,7 @@ def descend(
                 nonfinite = "non-finite gradient estimates at every step tried"
             rejected += 1
             it.scale *= shrink
-            if restart and adaptive:  # an increase of f restarts the momentum
+            if restart and adaptive and rejected >= RESTART:
                 it.rule_state = rule.init(x)
         if rejected == 0:
             it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
