@@ -296,30 +296,63 @@ class Evaluator:
             x=user_points[i],
         ) from error
 
-    def _batched(self, points: torch.Tensor) -> torch.Tensor:
-        batch = self._user_batch(points)
+    def _call_batch(self, batch: Any) -> Any:
         try:
-            result = self.fun(batch, *self.args)
+            return self.fun(batch, *self.args)
         except Exception as error:
             raise EvaluationError(
-                f"fun raised {type(error).__name__} on a batch of {points.shape[0]} points "
-                f"(first x = {_describe(points[0])}): {error}",
+                f"fun raised {type(error).__name__} on a batch of {len(batch)} points "
+                f"(first x = {_describe(batch[0])}): {error}",
                 x=batch,
             ) from error
-        k = points.shape[0]
-        value = self._to_tensor(result, points, f" for a batch of {k} points", batch)
-        if value.ndim not in (1, 2) or value.shape[0] != k:
+
+    def _check_batch_shape(self, shape: tuple[int, ...], k: int, batch: Any) -> None:
+        if len(shape) not in (1, 2) or shape[0] != k:
             raise FunctionOutputError(
                 f"a vectorized fun must return shape ({k},) or ({k}, m) for a batch of shape "
-                f"{tuple(points.shape)}; got shape {tuple(value.shape)}",
+                f"{tuple(batch.shape)}; got shape {shape}",
                 x=batch,
             )
-        self._check_outputs(
-            1 if value.ndim == 1 else value.shape[1],
-            () if value.ndim == 1 else value.shape[1:],
-            batch,
-        )
+        self._check_outputs(1 if len(shape) == 1 else shape[1], shape[1:], batch)
+
+    def _batch_value(self, result: Any, points: torch.Tensor, batch: Any) -> torch.Tensor:
+        k = points.shape[0]
+        value = self._to_tensor(result, points, f" for a batch of {k} points", batch)
+        self._check_batch_shape(tuple(value.shape), k, batch)
         return value.reshape(k, -1)
+
+    def _numpy_chunks(self, batch: np.ndarray[Any, Any], size: int) -> Any:
+        """Call a numpy function on ``size`` points at a time; return its values stacked.
+
+        Everything between the calls is numpy (slices, shape checks): a torch operation
+        after each call of a function that has just swept the cache costs tens of
+        microseconds, as much as a small batch itself.
+        """
+        parts = []
+        for lo in range(0, batch.shape[0], size):
+            chunk = batch[lo : lo + size]
+            result = self._call_batch(chunk)
+            try:
+                value = np.asarray(result)
+            except (TypeError, ValueError, RuntimeError) as exc:
+                raise FunctionOutputError(
+                    f"fun must return numbers; got {type(result).__name__} for a batch of "
+                    f"{chunk.shape[0]} points",
+                    x=chunk,
+                ) from exc
+            self._check_batch_shape(value.shape, chunk.shape[0], chunk)
+            parts.append(value.reshape(chunk.shape[0], -1))
+        return np.concatenate(parts)
+
+    def _batched(self, points: torch.Tensor, size: int) -> torch.Tensor:
+        batch = self._user_batch(points)
+        if points.shape[0] <= size:  # the common case: the whole batch in one call
+            return self._batch_value(self._call_batch(batch), points, batch)
+        if self.source.numpy:
+            return self._batch_value(self._numpy_chunks(batch, size), points, batch)
+        # A torch function receives the points themselves: each chunk is its own batch.
+        chunks = torch.split(points, size)
+        return torch.cat([self._batch_value(self._call_batch(c), c, c) for c in chunks])
 
     def __call__(self, points: torch.Tensor) -> torch.Tensor:
         """Evaluate the function at each row of ``points``.
@@ -356,10 +389,7 @@ class Evaluator:
             values = self._plain(points)
         else:
             size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
-            if k <= size:  # the common case: the whole batch in one call
-                values = self._batched(points)
-            else:
-                values = torch.cat([self._batched(chunk) for chunk in torch.split(points, size)])
+            values = self._batched(points, size)
         real = points.real.dtype if points.is_complex() else points.dtype
         values = values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
         self._check_finite(points, values)

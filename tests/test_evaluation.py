@@ -253,6 +253,34 @@ class TestBudgetAndErrors:
         with pytest.raises(FunctionOutputError, match=match):
             Evaluator(fun, source=NUMPY, vectorized=vectorized)(points())
 
+    @pytest.mark.parametrize(
+        ("fun", "match"),
+        [
+            (lambda X: np.ones(len(X) - (X[0, 0] > 0)), r"\(2,\) or \(2, m\).*got shape \(1,\)"),
+            (lambda X: np.ones((len(X), 1 + (X[0, 0] > 0))), "one shape"),
+            (lambda X: [[1.0], [1.0, 2.0]][: len(X)] if X[0, 0] > 0 else np.ones(2), "numbers"),
+            (lambda X: np.ones(len(X), dtype=bool), "booleans"),
+            (lambda X: np.array(["a"] * len(X)), "numbers"),
+        ],
+    )
+    def test_wrong_outputs_in_a_later_chunk(self, fun, match):
+        # Chunks of a numpy batch are checked one by one: the second (x > 0) is wrong.
+        pts = torch.tensor([[-2.0], [-1.0], [1.0], [2.0]], dtype=torch.float64)
+        with pytest.raises(FunctionOutputError, match=match):
+            Evaluator(fun, source=NUMPY, vectorized=True, batch_size=2)(pts)
+
+    @pytest.mark.parametrize("source", [NUMPY, TORCH])
+    def test_exception_in_a_chunk_names_its_first_point(self, source):
+        def fun(X):
+            if X[0, 0] > 0:
+                raise RuntimeError("simulator crashed")
+            return (X**2).sum(1)
+
+        pts = torch.tensor([[-2.0], [-1.0], [1.0], [2.0]], dtype=torch.float64)
+        ev = Evaluator(fun, source=source, vectorized=True, batch_size=2)
+        with pytest.raises(EvaluationError, match=r"batch of 2 points \(first x = \[1\.\]\)"):
+            ev(pts)
+
     def test_inconsistent_output_shapes(self):
         sizes = iter([1, 2, 1])
         with pytest.raises(FunctionOutputError, match="one shape"):
