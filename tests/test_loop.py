@@ -412,6 +412,19 @@ def test_noise_option_values():
         fdopt.minimize(fun, np.zeros(3), options={"noise": -1.0})
 
 
+def test_a_deterministic_function_without_seed_gives_the_same_run():
+    # Rough at a small scale: ECnoise's level depends on its direction, and so did the
+    # noise-aware steps, when the direction came from entropy.
+    def rough(x):
+        return float(np.sum((x - TARGET) ** 2) + 1e-6 * np.sin(1e7 * x).sum())
+
+    runs = [fdopt.minimize(rough, np.zeros(3), method="adam", options={"maxfev": 60}) for _ in "ab"]
+    assert runs[0].nfev == runs[1].nfev
+    assert np.array_equal(runs[0].x, runs[1].x)
+    seeded = fdopt.minimize(rough, np.zeros(3), method="adam", options={"maxfev": 60, "seed": 0})
+    assert np.array_equal(runs[0].x, seeded.x)  # no seed: ECnoise's direction from seed 0
+
+
 def test_stalled_forward_differences_go_on_with_central_ones():
     """In float32, forward differences (step sqrt(eps)) are biased by about h f'' / 2 at
     the minimum and the descent stalls 1e-4 away; the default gradient then switches to

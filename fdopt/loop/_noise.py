@@ -52,9 +52,19 @@ def relative_noise(problem: Problem, options: Options, x: torch.Tensor, f: float
     if not isinstance(estimator, _STENCILS) or estimator.step is not None:
         return 0.0
     f0 = torch.tensor([f], dtype=x.dtype, device=x.device)
-    generator = make_generator(options.seed, x.device)
+    generator = _direction_generator(options, x)
     noise, _ = ecnoise(problem.evaluator, x, generator=generator, bounds=problem.bounds, f0=f0)
     return _relative(float(noise[0]), f, x.dtype)
+
+
+def _direction_generator(options: Options, x: torch.Tensor) -> torch.Generator | None:
+    """Return the generator of ECnoise's direction: from ``seed``, or None without one.
+
+    None is ECnoise's fixed direction (seed 0), so that a run of a deterministic function
+    without a seed repeats exactly: a direction from entropy set the noise level, and
+    with it the run's path, differently from run to run when it fell near the threshold.
+    """
+    return None if options.seed is None else make_generator(options.seed, x.device)
 
 
 def _relative(noise: float, f: float, dtype: torch.dtype) -> float:
@@ -105,7 +115,7 @@ def curvature_steps(
         one_sided=isinstance(estimator, (ForwardSettings, BackwardSettings)),
         bounds=problem.bounds,
         f0=f0,
-        generator=make_generator(options.seed, x.device),
+        generator=_direction_generator(options, x),
         noise=known,
     )
     relative = tuple((steps / magnitude(x)).tolist())
