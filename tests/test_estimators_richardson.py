@@ -1,13 +1,15 @@
 import importlib
 
 import numdifftools
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import numpy as np
 import pytest
 import torch
 
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
-from fdopt.estimators.richardson import default_richardson_step, richardson
+from fdopt.estimators.richardson import _extrapolate, default_richardson_step, richardson
 from fdopt.settings import RichardsonSettings
 from tests.helpers import Recorder, rosen_grad, rosen_t
 from tests.helpers import rosen_column as rosen
@@ -157,3 +159,67 @@ def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch):
     assert len(split_recorder.batches) > len(whole_recorder.batches)
     assert split.nfev == split_recorder.points.shape[0] == whole.nfev
     torch.testing.assert_close(split.value, whole.value, rtol=0, atol=0)
+
+
+def _tableau_by_columns(differences, rounding, ratio, one_sided, levels):
+    """The tableau column by column, the direct way: the oracle of the matrix form."""
+    column, round_off = differences, rounding
+    best = torch.full_like(differences[0], float("inf"))
+    value = differences[-1].clone()
+    best_rounding = torch.zeros_like(value)
+    for k in range(1, min(levels, differences.shape[0])):
+        power = torch.where(one_sided, k + 1.0, 2.0 * k).to(differences)
+        factor = 1.0 / (ratio**power - 1.0)
+        previous, previous_round = column, round_off
+        column = previous[1:] + (previous[1:] - previous[:-1]) * factor
+        round_off = previous_round[1:] * (1.0 + factor) + previous_round[:-1] * factor
+        error = torch.maximum((column - previous[1:]).abs(), (column - previous[:-1]).abs())
+        same_order = torch.zeros_like(error)
+        same_order[1:] = (column[1:] - column[:-1]).abs()
+        if column.shape[0] > 1:
+            same_order[0] = float("inf")
+        error = torch.maximum(error, same_order) + round_off
+        for j in range(error.shape[0]):  # strictly better only: the first among equals
+            better = error[j] < best
+            value = torch.where(better, column[j], value)
+            best_rounding = torch.where(better, round_off[j], best_rounding)
+            best = torch.where(better, error[j], best)
+    return value, best, (best > 100.0 * best_rounding).any(dim=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(1, 12),
+    levels=st.integers(1, 5),
+    ratio=st.sampled_from([1.6, 2.0, 4.0]),
+    sided=st.sampled_from(["none", "all", "mixed"]),
+    seed=st.integers(0, 2**16),
+)
+def test_tableau_matches_the_column_by_column_recursion(rows, levels, ratio, sided, seed):
+    generator = torch.Generator().manual_seed(seed)
+    m, c = 2, 3
+    exact = torch.randn(m, c, generator=generator, dtype=torch.float64)
+    h = ratio ** -torch.arange(rows, dtype=torch.float64)
+    # Differences with a truncation series and noise, as the estimator sees them.
+    noise = 1e-9 * torch.randn(rows, m, c, generator=generator, dtype=torch.float64)
+    differences = exact + h[:, None, None] ** 2 + 0.3 * h[:, None, None] ** 3 + noise
+    rounding = 1e-12 / h[:, None, None] * torch.rand(rows, m, c, generator=generator).double()
+    one_sided = {
+        "none": torch.zeros(c, dtype=torch.bool),
+        "all": torch.ones(c, dtype=torch.bool),
+        "mixed": torch.tensor([True, False, True]),
+    }[sided]
+    got = _extrapolate(differences, rounding, ratio, one_sided, levels)
+    want = _tableau_by_columns(differences, rounding, ratio, one_sided, levels)
+    torch.testing.assert_close(got[0], want[0], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(got[1], want[1], rtol=1e-9, atol=1e-15)
+    assert torch.equal(got[2], want[2])
+
+
+def test_tableau_never_chooses_a_nan_estimate():
+    differences = torch.tensor([[[1.0]], [[float("nan")]], [[1.5]], [[1.25]]], dtype=torch.float64)
+    rounding = torch.zeros_like(differences)
+    value, error, _ = _extrapolate(differences, rounding, 2.0, torch.tensor([False]), 4)
+    want = _tableau_by_columns(differences, rounding, 2.0, torch.tensor([False]), 4)
+    torch.testing.assert_close(value, want[0], equal_nan=True)
+    torch.testing.assert_close(error, want[1], equal_nan=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+import numpy as np
 import torch
 
 from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
@@ -167,13 +170,22 @@ _TRUNCATION = 100.0
 rounding error it carries: truncation dominates, smaller steps promise better."""
 
 
+@cache
+def _offsets_and_weights(offsets: tuple[int, ...]) -> np.ndarray:
+    """Return ``(2, 3, 1)``: the offsets and first-derivative weights of a base difference."""
+    return np.array([offsets, weights(1, offsets)], dtype=np.float64)[..., None]
+
+
 def _base_difference(kind: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Offsets and weights ``(3, n)``, in steps, of each coordinate's base difference.
 
     ``kind`` indexes ``_BASES``: 0 central, 1 forward, 2 backward (forward mirrored).
     """
-    central = like.new_tensor([_CENTRAL, weights(1, _CENTRAL)])[..., None]
-    forward = like.new_tensor([_FORWARD, weights(1, _FORWARD)])[..., None]
+    central = torch.from_numpy(_offsets_and_weights(_CENTRAL)).to(like)
+    if not bool(kind.any()):  # no bound in the way: central everywhere
+        table = central.expand(2, 3, kind.shape[0])
+        return table[0], table[1]
+    forward = torch.from_numpy(_offsets_and_weights(_FORWARD)).to(like)
     table = torch.where(kind != 0, forward, central)  # (2, 3, n)
     sign = torch.where(kind == 2, -1.0, 1.0).to(like)
     return table[0] * sign, table[1] * sign
@@ -229,6 +241,40 @@ def _differences(
     return differences, rounding, f0, nfev
 
 
+@cache
+def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.ndarray, ...]:
+    """Return the Richardson tableau over ``rows`` differences, as matrices acting on them.
+
+    Every extrapolant ``T_{j,k}`` (``k = 1 .. min(levels, rows) - 1``, column by column,
+    ``j`` ascending within a column) is a fixed linear combination of the differences
+    ``D(h_0) .. D(h_{rows-1})``, and so are its distances to the two values it was built
+    from and to its predecessor of the same order; its rounding error, a combination
+    of theirs with the factors' absolute values. Returns ``(4E, rows)`` rows: the
+    extrapolants, then the three distances; the ``(E, rows)`` rounding combination; and
+    ``(E,)`` additions to the error: infinity for the first of a column of several,
+    which has no predecessor (it competes only when alone), else 0.
+    """
+    column = round_off = np.eye(rows)
+    parts: list[list[np.ndarray]] = [[], [], [], [], []]
+    extra = []
+    for k in range(1, min(levels, rows)):
+        factor = 1.0 / (ratio ** ((k + 1.0) if one_sided else 2.0 * k) - 1.0)
+        previous, previous_round = column, round_off
+        column = previous[1:] + (previous[1:] - previous[:-1]) * factor
+        round_off = previous_round[1:] * (1.0 + factor) + previous_round[:-1] * factor
+        same_order = np.zeros_like(column)
+        same_order[1:] = column[1:] - column[:-1]
+        for part, rows_k in zip(
+            parts,
+            (column, column - previous[1:], column - previous[:-1], same_order, round_off),
+            strict=True,
+        ):
+            part.append(rows_k)
+        extra += [np.inf if len(column) > 1 else 0.0] + [0.0] * (len(column) - 1)
+    combine = np.concatenate([np.concatenate(part) for part in parts[:4]])
+    return combine, np.concatenate(parts[4]), np.array(extra)
+
+
 def _extrapolate(
     differences: torch.Tensor,
     rounding: torch.Tensor,
@@ -240,33 +286,50 @@ def _extrapolate(
 
     ``differences`` and ``rounding`` are ``(rows, m, c)``; ``one_sided`` ``(c,)``
     selects the error expansion ``h^2, h^3, ...`` over ``h^2, h^4, ...``. Extrapolants
-    combine at most ``levels`` consecutive rows. Also returns ``(c,)`` flags: the
-    coordinates whose best error estimate is dominated by truncation, not rounding,
+    combine at most ``levels`` consecutive rows. Each one's error estimate is the
+    largest of its three distances (see :func:`_tableau`) plus its rounding error; per
+    entry, the extrapolant with the smallest estimate wins (the first, in column order,
+    among equals; ``differences[-1]`` when none is finite). Also returns ``(c,)`` flags:
+    the coordinates whose best error estimate is dominated by truncation, not rounding,
     where smaller steps promise better.
     """
-    column, round_off = differences, rounding
-    best = torch.full_like(differences[0], float("inf"))
-    value = differences[-1].clone()
-    best_rounding = torch.zeros_like(value)
-    for k in range(1, min(levels, differences.shape[0])):
-        power = torch.where(one_sided, k + 1.0, 2.0 * k).to(differences)
-        factor = 1.0 / (ratio**power - 1.0)
-        previous, previous_round = column, round_off
-        column = previous[1:] + (previous[1:] - previous[:-1]) * factor
-        round_off = previous_round[1:] * (1.0 + factor) + previous_round[:-1] * factor
-        # Distance to the two values it came from and to its predecessor of the same
-        # order; the first of a column has none and competes only when alone.
-        error = torch.maximum((column - previous[1:]).abs(), (column - previous[:-1]).abs())
-        same_order = torch.zeros_like(error)
-        same_order[1:] = (column[1:] - column[:-1]).abs()
-        if column.shape[0] > 1:
-            same_order[0] = float("inf")
-        error = torch.maximum(error, same_order) + round_off
-        index = error.argmin(dim=0, keepdim=True)  # (min(dim=) is slow on CPU)
-        smallest = error.gather(0, index)[0]
-        better = smallest < best
-        value = torch.where(better, column.gather(0, index)[0], value)
-        best_rounding = torch.where(better, round_off.gather(0, index)[0], best_rounding)
-        best = torch.where(better, smallest, best)
+    rows, m, c = differences.shape
+    value = differences[-1]
+    best, best_rounding = torch.full_like(value, torch.inf), torch.zeros_like(value)
+    if rows > 1 and levels > 1:
+        flat, flat_rounding = differences.reshape(rows, -1), rounding.reshape(rows, -1)
+        kinds = [bool(k) for k in torch.unique(one_sided).tolist()]
+        results = [_best_extrapolant(flat, flat_rounding, rows, levels, ratio, k) for k in kinds]
+        if len(results) == 1:
+            value, best, best_rounding = (r.reshape(m, c) for r in results[0])
+        else:  # both kinds: each coordinate takes its own
+            mask = one_sided.expand(m, c).reshape(-1)
+            value, best, best_rounding = (
+                torch.where(mask, one, two).reshape(m, c) for two, one in zip(*results, strict=True)
+            )
     refine = (best > _TRUNCATION * best_rounding).any(dim=0)
     return value, best, refine
+
+
+def _best_extrapolant(
+    flat: torch.Tensor,
+    flat_rounding: torch.Tensor,
+    rows: int,
+    levels: int,
+    ratio: float,
+    one_sided: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return each column's best extrapolant of ``flat`` ``(rows, k)``: value, error, rounding."""
+    combine, round_off, extra = (
+        torch.from_numpy(a).to(flat) for a in _tableau(rows, levels, ratio, one_sided)
+    )
+    entries = extra.shape[0]
+    mixed = (combine @ flat).reshape(4, entries, -1)
+    rounded = round_off @ flat_rounding
+    error = mixed[1:].abs().amax(dim=0).add_(extra[:, None]).add_(rounded)
+    error = torch.nan_to_num(error, nan=torch.inf)  # never chosen
+    index = error.argmin(dim=0, keepdim=True)  # (min(dim=) is slow on CPU)
+    smallest = error.gather(0, index)[0]
+    chosen = smallest < torch.inf
+    value = torch.where(chosen, mixed[0].gather(0, index)[0], flat[-1])
+    return value, smallest, torch.where(chosen, rounded.gather(0, index)[0], 0.0)
