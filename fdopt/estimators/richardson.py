@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 import torch
@@ -249,14 +249,17 @@ def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.
     ``j`` ascending within a column) is a fixed linear combination of the differences
     ``D(h_0) .. D(h_{rows-1})``, and so are its distances to the two values it was built
     from and to its predecessor of the same order; its rounding error, a combination
-    of theirs with the factors' absolute values. Returns ``(4E, rows)`` rows: the
-    extrapolants, then the three distances; the ``(E, rows)`` rounding combination; and
-    ``(E,)`` additions to the error: infinity for the first of a column of several,
-    which has no predecessor (it competes only when alone), else 0.
+    of theirs with the factors' absolute values. Entry 0 is the fallback,
+    ``D(h_{rows-1})`` with an infinite error: chosen only when no estimate is finite.
+    Returns ``(4E, rows)`` rows: the entries' values, then their three distances; the
+    ``(E, rows)`` rounding combination; and ``(E,)`` additions to the error: infinity
+    for the fallback and for the first of a column of several, which has no predecessor
+    (it competes only when alone), else 0.
     """
     column = round_off = np.eye(rows)
-    parts: list[list[np.ndarray]] = [[], [], [], [], []]
-    extra = []
+    fallback, nothing = np.eye(rows)[-1:], np.zeros((1, rows))
+    parts = [[fallback], [nothing], [nothing], [nothing], [nothing]]
+    extra = [np.inf]
     for k in range(1, min(levels, rows)):
         factor = 1.0 / (ratio ** ((k + 1.0) if one_sided else 2.0 * k) - 1.0)
         previous, previous_round = column, round_off
@@ -273,6 +276,15 @@ def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.
         extra += [np.inf if len(column) > 1 else 0.0] + [0.0] * (len(column) - 1)
     combine = np.concatenate([np.concatenate(part) for part in parts[:4]])
     return combine, np.concatenate(parts[4]), np.array(extra)
+
+
+@lru_cache(maxsize=64)
+def _tableau_tensors(
+    rows: int, levels: int, ratio: float, one_sided: bool, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    """Return :func:`_tableau` as tensors of ``dtype`` on ``device``."""
+    tables = _tableau(rows, levels, ratio, one_sided)
+    return tuple(torch.from_numpy(table).to(dtype=dtype, device=device) for table in tables)
 
 
 def _extrapolate(
@@ -294,42 +306,35 @@ def _extrapolate(
     where smaller steps promise better.
     """
     rows, m, c = differences.shape
-    value = differences[-1]
-    best, best_rounding = torch.full_like(value, torch.inf), torch.zeros_like(value)
-    if rows > 1 and levels > 1:
-        flat, flat_rounding = differences.reshape(rows, -1), rounding.reshape(rows, -1)
-        kinds = [bool(k) for k in torch.unique(one_sided).tolist()]
-        results = [_best_extrapolant(flat, flat_rounding, rows, levels, ratio, k) for k in kinds]
-        if len(results) == 1:
-            value, best, best_rounding = (r.reshape(m, c) for r in results[0])
-        else:  # both kinds: each coordinate takes its own
-            mask = one_sided.expand(m, c).reshape(-1)
-            value, best, best_rounding = (
-                torch.where(mask, one, two).reshape(m, c) for two, one in zip(*results, strict=True)
-            )
+    flat, flat_rounding = differences.reshape(rows, -1), rounding.reshape(rows, -1)
+    some = bool(one_sided.any())
+    kinds = (some,) if not some or bool(one_sided.all()) else (False, True)
+    results = [_best_extrapolant(flat, flat_rounding, levels, ratio, kind) for kind in kinds]
+    if len(results) == 1:
+        value, best, best_rounding = (r.reshape(m, c) for r in results[0])
+    else:  # both kinds: each coordinate takes its own
+        mask = one_sided.expand(m, c).reshape(-1)
+        value, best, best_rounding = (
+            torch.where(mask, one, two).reshape(m, c) for two, one in zip(*results, strict=True)
+        )
     refine = (best > _TRUNCATION * best_rounding).any(dim=0)
     return value, best, refine
 
 
 def _best_extrapolant(
-    flat: torch.Tensor,
-    flat_rounding: torch.Tensor,
-    rows: int,
-    levels: int,
-    ratio: float,
-    one_sided: bool,
+    flat: torch.Tensor, flat_rounding: torch.Tensor, levels: int, ratio: float, one_sided: bool
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return each column's best extrapolant of ``flat`` ``(rows, k)``: value, error, rounding."""
-    combine, round_off, extra = (
-        torch.from_numpy(a).to(flat) for a in _tableau(rows, levels, ratio, one_sided)
+    rows = flat.shape[0]
+    combine, round_off, extra = _tableau_tensors(
+        rows, levels, ratio, one_sided, flat.dtype, flat.device
     )
-    entries = extra.shape[0]
-    mixed = (combine @ flat).reshape(4, entries, -1)
+    mixed = (combine @ flat).reshape(4, extra.shape[0], -1)
     rounded = round_off @ flat_rounding
     error = mixed[1:].abs().amax(dim=0).add_(extra[:, None]).add_(rounded)
-    error = torch.nan_to_num(error, nan=torch.inf)  # never chosen
+    error = error.nan_to_num_(nan=torch.inf, posinf=torch.inf)  # NaN: never chosen
     index = error.argmin(dim=0, keepdim=True)  # (min(dim=) is slow on CPU)
-    smallest = error.gather(0, index)[0]
-    chosen = smallest < torch.inf
+    # The fallback by itself: its zero weights on a NaN difference still make NaN.
+    chosen = index[0] != 0
     value = torch.where(chosen, mixed[0].gather(0, index)[0], flat[-1])
-    return value, smallest, torch.where(chosen, rounded.gather(0, index)[0], 0.0)
+    return value, error.gather(0, index)[0], torch.where(chosen, rounded.gather(0, index)[0], 0.0)
