@@ -133,11 +133,11 @@ def richardson(
         exponents = torch.arange(start, start + levels, dtype=x.dtype, device=x.device)
         return ratio ** exponents[:, None]
 
-    coords = torch.arange(x.numel(), device=x.device)
     differences, rounding, f0, nfev = _differences(
-        evaluate, bounds, x, coords, h / powers(0), offsets, weight, f0
+        evaluate, bounds, x, None, h / powers(0), offsets, weight, f0
     )
     value, error, refine = _extrapolate(differences, rounding, ratio, one_sided, levels)
+    coords = torch.arange(x.numel(), device=x.device)
     for round_ in range(1, _ROUNDS):
         if not bool(refine.any()):
             break
@@ -195,7 +195,7 @@ def _differences(
     evaluate: Evaluate,
     bounds: Bounds | None,
     x: torch.Tensor,
-    coords: torch.Tensor,
+    coords: torch.Tensor | None,
     steps: torch.Tensor,
     offsets: torch.Tensor,
     weight: torch.Tensor,
@@ -203,23 +203,24 @@ def _differences(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
     """Take the base differences along ``coords`` at ``steps`` (levels, c), within ``bounds``.
 
-    Returns the differences and their rounding errors, ``(levels, m, c)``, ``f0``
-    (evaluated here first when a one-sided difference needs it and it is not known)
-    and the number of points evaluated.
+    ``coords`` None: every coordinate, in order. Returns the differences and their
+    rounding errors, ``(levels, m, c)``, ``f0`` (evaluated here first when a one-sided
+    difference needs it and it is not known) and the number of points evaluated.
     """
     levels, c = steps.shape
     n = x.numel()
-    need_f0 = f0 is None and bool((weight[0] != 0).any())
+    need_f0 = f0 is None and bool(weight[0].any())
     block = max(1, MAX_BATCH_ELEMENTS // (levels * 2 * n))  # coordinates per batch
     parts, nfev = [], 0
     for lo in range(0, c, block):
         hi = min(lo + block, c)
-        moves = steps[:, None, lo:hi] * offsets[1:, lo:hi][None]  # (levels, 2, b)
+        moves = (steps[:, None, lo:hi] * offsets[1:, lo:hi][None]).reshape(levels * 2, hi - lo)
         points = x.expand(levels * 2 * (hi - lo), n).clone()
-        rows = torch.arange(hi - lo, device=x.device)
-        points.view(levels * 2, hi - lo, n)[:, rows, coords[lo:hi]] += moves.reshape(
-            levels * 2, hi - lo
-        )
+        grid = points.view(levels * 2, hi - lo, n)  # (level and side, coordinate, n)
+        if coords is None:  # coordinate lo + i moves in row i: a diagonal
+            grid.diagonal(offset=lo, dim1=1, dim2=2).add_(moves)
+        else:
+            grid[:, torch.arange(hi - lo, device=x.device), coords[lo:hi]] += moves
         first = need_f0 and lo == 0
         if first:
             points = torch.cat([x[None], points])
@@ -228,15 +229,13 @@ def _differences(
         if first:
             f0, values = values[0], values[1:]
         parts.append(values.reshape(levels, 2, hi - lo, -1))
-    values = torch.cat(parts, dim=2).permute(0, 1, 3, 2)  # (levels, 2, m, c)
-    m = values.shape[2]
-    centre = f0[:, None] if f0 is not None else values.new_zeros(m, 1)
-    differences = (
-        weight[0] * centre + weight[1] * values[:, 0] + weight[2] * values[:, 1]
-    ) / steps[:, None, :]
+    values = (parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)).permute(0, 1, 3, 2)
+    differences = weight[1] * values[:, 0] + weight[2] * values[:, 1]  # (levels, m, c)
     scale = torch.maximum(values[:, 0].abs(), values[:, 1].abs())
-    if f0 is not None:
+    if f0 is not None:  # (no f0: every difference is central, f(x) weighs 0)
+        differences += weight[0] * f0[:, None]
         scale = torch.maximum(scale, f0.abs()[:, None])
+    differences /= steps[:, None, :]
     rounding = torch.finfo(x.dtype).eps * weight.abs().sum(0) * scale / steps[:, None, :]
     return differences, rounding, f0, nfev
 
