@@ -1,11 +1,11 @@
 import importlib
 
 import numdifftools
-from hypothesis import given, settings
-from hypothesis import strategies as st
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
