@@ -223,3 +223,18 @@ def test_tableau_never_chooses_a_nan_estimate():
     want = _tableau_by_columns(differences, rounding, 2.0, torch.tensor([False]), 4)
     torch.testing.assert_close(value, want[0], equal_nan=True)
     torch.testing.assert_close(error, want[1], equal_nan=True)
+
+
+def test_complex_values_are_differentiated_part_by_part():
+    x = torch.tensor([0.5, 2.0], dtype=torch.float64)
+
+    def real(X):
+        return torch.sin(X).prod(1, keepdim=True)
+
+    def complex_valued(X):
+        return real(X) * (1 - 2j)
+
+    want = richardson(real, x, DEFAULT).value
+    got = richardson(complex_valued, x, DEFAULT)
+    torch.testing.assert_close(got.value, want * (1 - 2j), rtol=1e-12, atol=1e-14)
+    assert not got.error.is_complex()

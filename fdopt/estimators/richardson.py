@@ -325,8 +325,10 @@ def _best_extrapolant(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return each column's best extrapolant of ``flat`` ``(rows, k)``: value, error, rounding."""
     rows = flat.shape[0]
-    combine, round_off, extra = _tableau_tensors(
-        rows, levels, ratio, one_sided, flat.dtype, flat.device
+    combine = _tableau_tensors(rows, levels, ratio, one_sided, flat.dtype, flat.device)[0]
+    # Errors are real, even for a complex function's values.
+    _, round_off, extra = _tableau_tensors(
+        rows, levels, ratio, one_sided, flat_rounding.dtype, flat.device
     )
     mixed = (combine @ flat).reshape(4, extra.shape[0], -1)
     rounded = round_off @ flat_rounding
