@@ -212,7 +212,8 @@ def test_tableau_matches_the_column_by_column_recursion(rows, levels, ratio, sid
     got = _extrapolate(differences, rounding, ratio, one_sided, levels)
     want = _tableau_by_columns(differences, rounding, ratio, one_sided, levels)
     torch.testing.assert_close(got[0], want[0], rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(got[1], want[1], rtol=1e-9, atol=1e-15)
+    # Distances of O(1) values: the same to rounding, summed in another order.
+    torch.testing.assert_close(got[1], want[1], rtol=1e-9, atol=1e-12)
     assert torch.equal(got[2], want[2])
 
 
