@@ -302,3 +302,90 @@ class TestBudgetAndErrors:
         kwargs = {"fun": sphere, **kwargs}
         with pytest.raises(error, match=match):
             Evaluator(source=NUMPY, **kwargs)
+
+
+class TestAxis:
+    """Evaluator.axis (points that each move one coordinate) against the points made whole."""
+
+    X = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    COLS = torch.tensor([0, 2, -1, 1, 0])
+    MOVED = torch.tensor([0.7, 2.5, 0.0, -0.2, 0.1], dtype=torch.float64)
+
+    def whole(self):
+        pts = self.X.expand(5, 3).clone()
+        for r, (c, v) in enumerate(zip(self.COLS.tolist(), self.MOVED.tolist(), strict=True)):
+            if c >= 0:
+                pts[r, c] = v
+        return pts
+
+    @pytest.mark.parametrize(
+        ("fun", "source", "kwargs"),
+        [
+            (sphere, NUMPY, {}),
+            (lambda x: np.array([x.sum(), x.prod()]), NUMPY, {}),  # vector outputs
+            (lambda x: complex(x[0], x[1]), NUMPY, {}),
+            (lambda x: float((x**2).sum()), TORCH, {}),  # torch: made whole
+            (lambda X: (X**2).sum(1), NUMPY, {"vectorized": True}),
+            (sphere, NUMPY, {"workers": ThreadPoolExecutor(1)}),
+        ],
+    )
+    def test_same_values_and_count_as_the_points_made_whole(self, fun, source, kwargs):
+        lazy, whole = (
+            Evaluator(fun, source=source, **kwargs),
+            Evaluator(fun, source=source, **kwargs),
+        )
+        got = lazy.axis(self.X, self.COLS, self.MOVED)
+        torch.testing.assert_close(got, whole(self.whole()))
+        assert lazy.nfev == whole.nfev == 5
+
+    def test_each_point_is_fresh_and_the_function_may_modify_it(self):
+        seen = []
+
+        def fun(x):
+            seen.append(x.copy())
+            x[:] = 99.0  # must not leak into the next point
+            return 0.0
+
+        Evaluator(fun, source=NUMPY).axis(self.X, self.COLS, self.MOVED)
+        np.testing.assert_array_equal(np.array(seen), self.whole().numpy())
+
+    def test_a_raising_point_ends_the_stencil_and_keeps_the_best_before_it(self):
+        def fun(x):
+            if x[1] < -0.5 and x[2] > 2.2:  # the second point
+                raise RuntimeError("simulator crashed")
+            return float(np.sum(x**2))
+
+        ev = Evaluator(fun, source=NUMPY, track_best=True)
+        with pytest.raises(EvaluationError, match=r"at x = \[ 0\.5 -1\.   2\.5\]") as info:
+            ev.axis(self.X, self.COLS, self.MOVED)
+        assert isinstance(info.value.__cause__, RuntimeError)
+        assert ev.nfev == 2  # the first point and the one that raised
+        torch.testing.assert_close(ev.best_x, self.whole()[0])
+
+    def test_non_finite_names_the_point_and_best_is_tracked(self):
+        ev = Evaluator(
+            lambda x: np.inf if x[1] > -0.5 else sphere(x), source=NUMPY, track_best=True
+        )
+        with pytest.raises(
+            FunctionOutputError, match=r"non-finite value \[inf\] at x = \[ 0\.5 -0\.2"
+        ):
+            ev.axis(self.X, self.COLS, self.MOVED)
+        kept = Evaluator(sphere, source=NUMPY, track_best=True)
+        values = kept.axis(self.X, self.COLS, self.MOVED)
+        torch.testing.assert_close(kept.best_x, self.whole()[int(values.argmin())])
+
+    def test_budget_is_checked_before_any_call(self):
+        calls = []
+        ev = Evaluator(lambda x: calls.append(1) or 0.0, source=NUMPY, maxfev=4)
+        with pytest.raises(BudgetExhaustedError):
+            ev.axis(self.X, self.COLS, self.MOVED)
+        assert calls == []
+        assert ev.nfev == 0
+
+    def test_wrong_outputs_are_the_same_errors(self):
+        for fun, match in (
+            (lambda x: "a", "must return numbers"),
+            (lambda x: np.ones((2, 2)), "1-D"),
+        ):
+            with pytest.raises(FunctionOutputError, match=match):
+                Evaluator(fun, source=NUMPY).axis(self.X, self.COLS, self.MOVED)

@@ -176,6 +176,27 @@ def representable(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return h
 
 
+def _moved(
+    x: torch.Tensor,
+    offsets: torch.Tensor,
+    h: torch.Tensor,
+    bounds: Bounds | None,
+    rows: slice | None,
+) -> tuple[int, torch.Tensor, torch.Tensor]:
+    """Return the first coordinate of ``rows``, its offsets and the moved values ``(c, s)``."""
+    n = offsets.shape[0]
+    start, stop, _ = (rows or slice(None)).indices(n)
+    if (start, stop) != (0, n):
+        offsets, x_rows, h_rows = offsets[start:stop], x[start:stop], h[start:stop]
+    else:
+        x_rows, h_rows = x, h
+    moved = torch.addcmul(x_rows.unsqueeze(1), offsets, h_rows.unsqueeze(1))
+    if bounds is not None:
+        lower, upper = bounds.lower[start:stop, None], bounds.upper[start:stop, None]
+        moved = torch.minimum(torch.maximum(moved, lower), upper)
+    return start, offsets, moved
+
+
 def axis_points(
     x: torch.Tensor,
     offsets: torch.Tensor,
@@ -188,17 +209,8 @@ def axis_points(
     Only the coordinates ``i`` in ``rows`` (default all). Returns the points, row-major
     over the nonzero entries, clamped into ``bounds`` against rounding.
     """
-    n = offsets.shape[0]
-    start, stop, _ = (rows or slice(None)).indices(n)
-    if (start, stop) != (0, n):
-        offsets, x_rows, h_rows = offsets[start:stop], x[start:stop], h[start:stop]
-    else:
-        x_rows, h_rows = x, h
+    start, offsets, moved = _moved(x, offsets, h, bounds, rows)
     c, s = offsets.shape
-    moved = torch.addcmul(x_rows.unsqueeze(1), offsets, h_rows.unsqueeze(1))
-    if bounds is not None:
-        lower, upper = bounds.lower[start:stop, None], bounds.upper[start:stop, None]
-        moved = torch.minimum(torch.maximum(moved, lower), upper)
     # (coordinate, slot, n); coordinate i moves x[start + i]
     points = x.expand(c, s, x.shape[0]).clone()
     points.diagonal(offset=start, dim1=0, dim2=2).copy_(moved.T)
@@ -206,6 +218,25 @@ def axis_points(
     if offsets.count_nonzero().item() == offsets.numel():  # no padding
         return points
     return points[(offsets != 0).reshape(-1)]
+
+
+def axis_moves(
+    x: torch.Tensor,
+    offsets: torch.Tensor,
+    h: torch.Tensor,
+    bounds: Bounds | None,
+    rows: slice | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return the points of :func:`axis_points` as the coordinate each moves and its value.
+
+    For an evaluator that makes the points itself
+    (:meth:`fdopt.evaluation.Evaluator.axis`).
+    """
+    start, offsets, moved = _moved(x, offsets, h, bounds, rows)
+    c, s = offsets.shape
+    cols = torch.arange(start, start + c, device=x.device)[:, None].expand(c, s)
+    nonzero = offsets != 0
+    return cols[nonzero], moved[nonzero]
 
 
 def axis_values(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
@@ -267,12 +298,20 @@ def _jacobian(
     n, width = table.offsets.shape
     block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
     chunks, nfev = [], spent
+    # An evaluator that makes the points itself (see Evaluator.axis) gets them as moves.
+    axis = getattr(evaluate, "axis", None)
     for lo in range(0, n, block):
-        points = axis_points(x, table.offsets, h, bounds, slice(lo, min(lo + block, n)))
-        if need_f0 and lo + block >= n:  # with the last batch
-            points = torch.cat([points, x[None]])
-        chunks.append(evaluate(points).to(x.dtype))
-        nfev += points.shape[0]
+        rows, last = slice(lo, min(lo + block, n)), need_f0 and lo + block >= n
+        if axis is not None:
+            cols, moved = axis_moves(x, table.offsets, h, bounds, rows)
+            if last:  # f(x) with the last batch
+                cols, moved = torch.cat([cols, cols.new_tensor([-1])]), torch.cat([moved, x[:1]])
+            values = axis(x, cols, moved)
+        else:
+            points = axis_points(x, table.offsets, h, bounds, rows)
+            values = evaluate(torch.cat([points, x[None]]) if last else points)
+        chunks.append(values.to(x.dtype))
+        nfev += values.shape[0]
     values = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
     if need_f0:
         values, f0 = values[:-1], values[-1]
