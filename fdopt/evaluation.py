@@ -40,6 +40,10 @@ Ray's executors work unchanged), a map-like callable (``map(fun, iterable)``), o
 # Elements (points x dimension) per call of a vectorized function on a CPU: a stencil
 # of that size stays in cache; beyond it, chunks are faster than one giant batch.
 _CPU_BATCH_ELEMENTS = 1 << 15
+_MADE_ELEMENTS = 1 << 17
+"""Numbers (points x dimension, 1 MiB in float64) from which a plain function's stencil
+is made point by point (:meth:`Evaluator.axis`): below, building it whole costs less than
+the per-point steps (measured at n = 10 and 100: 14% and 6% slower point by point)."""
 _REAL_SCALARS = frozenset({float, int, np.float64, np.float32})
 
 
@@ -418,6 +422,17 @@ class Evaluator:
             )
         self.nfev += k
 
+    def makes_points(self, x: torch.Tensor, k: int) -> bool:
+        """Whether :meth:`axis` makes ``k`` points around ``x`` one at a time itself.
+
+        True for a plain numpy function called in this thread at a 1-D ``x``, when the
+        points would not fit in cache (:data:`_MADE_ELEMENTS` numbers or more); otherwise
+        :meth:`axis` builds the points first, which estimators do as cheaply themselves.
+        """
+        plain = self._map is map and not self.vectorized and self.source.numpy
+        shaped = x.ndim == 1 and self.point_shape in (None, tuple(x.shape))
+        return plain and shaped and k * x.shape[0] >= _MADE_ELEMENTS
+
     def axis(self, x: torch.Tensor, cols: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
         """Evaluate the points that each move one coordinate of ``x``.
 
@@ -440,8 +455,7 @@ class Evaluator:
         torch.Tensor
             ``(k, m)`` values, as :meth:`__call__` returns them.
         """
-        lazy = self._map is map and not self.vectorized and self.source.numpy
-        if not lazy or x.ndim != 1 or self.point_shape not in (None, tuple(x.shape)):
+        if not self.makes_points(x, cols.shape[0]):
             return self(_placed(x, cols, moved))
         k = cols.shape[0]
         self._spend(k)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from fdopt import evaluation
 from fdopt._tensor import Source
 from fdopt.errors import (
     ArgumentTypeError,
@@ -305,7 +306,26 @@ class TestBudgetAndErrors:
 
 
 class TestAxis:
-    """Evaluator.axis (points that each move one coordinate) against the points made whole."""
+    """Evaluator.axis (points that each move one coordinate) against the points made whole.
+
+    The stencils here are small: the threshold is lowered so that a plain numpy function
+    gets its points made one by one, as a large stencil's are.
+    """
+
+    @pytest.fixture(autouse=True)
+    def _points_made_one_by_one(self, monkeypatch):
+        monkeypatch.setattr(evaluation, "_MADE_ELEMENTS", 1)
+
+    def test_which_evaluators_make_the_points(self, monkeypatch):
+        assert Evaluator(sphere, source=NUMPY).makes_points(self.X, 5)
+        assert not Evaluator(sphere, source=TORCH).makes_points(self.X, 5)
+        assert not Evaluator(sphere, source=NUMPY, vectorized=True).makes_points(self.X, 5)
+        pool = Evaluator(sphere, source=NUMPY, workers=ThreadPoolExecutor(1))
+        assert not pool.makes_points(self.X, 5)
+        assert not Evaluator(sphere, source=NUMPY, point_shape=()).makes_points(self.X[:1], 5)
+        monkeypatch.setattr(evaluation, "_MADE_ELEMENTS", 1 << 17)
+        assert not Evaluator(sphere, source=NUMPY).makes_points(self.X, 5)  # fits in cache
+        assert Evaluator(sphere, source=NUMPY).makes_points(torch.zeros(1000), 2000)
 
     X = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
     COLS = torch.tensor([0, 2, -1, 1, 0])

@@ -298,8 +298,10 @@ def _jacobian(
     n, width = table.offsets.shape
     block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
     chunks, nfev = [], spent
-    # An evaluator that makes the points itself (see Evaluator.axis) gets them as moves.
-    axis = getattr(evaluate, "axis", None)
+    # An evaluator that makes the points itself (Evaluator.axis) gets them as moves.
+    makes_points = getattr(evaluate, "makes_points", None)
+    lazy = makes_points is not None and makes_points(x, width * n)
+    axis = getattr(evaluate, "axis", None) if lazy else None
     for lo in range(0, n, block):
         rows, last = slice(lo, min(lo + block, n)), need_f0 and lo + block >= n
         if axis is not None:
