@@ -282,26 +282,29 @@ class Evaluator:
             for i, result in enumerate(results):
                 if isinstance(result, _Raised):
                     self._raised(points, user_points, results[:i], result.error)
-        return self._values(points, user_points, results)
+        return self._values(results, points, user_points.__getitem__)
 
     def _values(
-        self, points: torch.Tensor, user_points: list[Any], results: list[Any]
+        self, results: list[Any], like: torch.Tensor, point: Callable[[int], Any]
     ) -> torch.Tensor:
-        """Return the ``(k, m)`` tensor of a plain function's ``results`` at ``points``."""
+        """Return the ``(k, m)`` tensor of a plain function's ``results``.
+
+        On ``like``'s device; ``point(i)``: the point that gave result ``i`` (for errors).
+        """
         if self._scalar is not False and set(map(type, results)) <= _REAL_SCALARS:
             # The common case, made cheap: a real scalar from every call.
-            self._check_outputs(1, (), user_points[0])
+            self._check_outputs(1, (), point(0))
             values = torch.from_numpy(np.array(results, dtype=np.float64))
-            return values.to(points.device)[:, None]
+            return values.to(like.device)[:, None]
         rows = []
-        for point, result in zip(user_points, results, strict=True):
-            value = self._to_tensor(result, points, "", point)
+        for i, result in enumerate(results):
+            value = self._to_tensor(result, like, "", point(i))
             if value.ndim > 1:
                 raise FunctionOutputError(
                     f"fun must return a scalar or a 1-D array; got shape {tuple(value.shape)}",
-                    x=point,
+                    x=point(i),
                 )
-            self._check_outputs(value.numel(), tuple(value.shape), point)
+            self._check_outputs(value.numel(), tuple(value.shape), point(i))
             rows.append(value.reshape(-1))
         return torch.stack(rows)
 
@@ -459,28 +462,29 @@ class Evaluator:
             return self(_placed(x, cols, moved))
         k = cols.shape[0]
         self._spend(k)
-        base = x.detach().cpu().numpy()
+        base: np.ndarray[Any, Any] = x.detach().cpu().numpy()
+        where, to = cols.tolist(), moved.tolist()
+
+        def made(i: int) -> np.ndarray[Any, Any]:  # point i, a fresh array
+            point: np.ndarray[Any, Any] = base.copy()
+            if where[i] >= 0:
+                point[where[i]] = to[i]
+            return point
+
         fun, args = self.fun, self.args
         results: list[Any] = []
         append = results.append
         try:
-            for col, value in zip(cols.tolist(), moved.tolist(), strict=True):
-                point = base.copy()
-                if col >= 0:
-                    point[col] = value
-                append(fun(point, *args))
+            for i in range(k):
+                append(fun(made(i), *args))
         except Exception as error:
             self.nfev -= k - len(results) - 1  # the rest never ran
             done = _placed(x, cols[: len(results) + 1], moved[: len(results) + 1])
             self._raised(done, self._user_points(done), results, error)
-        if k and self._scalar is not False and set(map(type, results)) <= _REAL_SCALARS:
-            self._check_outputs(1, (), base)
-            values = torch.from_numpy(np.array(results, dtype=np.float64)).to(x.device)[:, None]
-        else:  # anything else: the general path, on the points made whole
-            points = _placed(x, cols, moved)
-            values = self._values(points, self._user_points(points), results)
-        values = _in_precision(values, x)
-        self._check_finite(lambda i: _placed(x, cols[i : i + 1], moved[i : i + 1])[0], values)
+        if not k:
+            return x.new_empty((0, self._outputs or 1))
+        values = _in_precision(self._values(results, x, made), x)
+        self._check_finite(lambda i: torch.from_numpy(made(i)).to(x.device), values)
         return values
 
     def _keep_best_before(self, points: torch.Tensor, results: list[Any]) -> None:

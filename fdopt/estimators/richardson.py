@@ -240,7 +240,6 @@ def _differences(
     return differences, rounding, f0, nfev
 
 
-@cache
 def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.ndarray, ...]:
     """Return the Richardson tableau over ``rows`` differences, as matrices acting on them.
 
