@@ -18,6 +18,8 @@ from fdopt.estimators import Bounds
 
 __all__ = ["box", "point"]
 
+_NUMPY = Source(numpy=True, device=torch.device("cpu"))
+
 
 def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...]]:
     """Check a point: real, finite, a scalar or 1-D.
@@ -28,6 +30,14 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
         A flat floating-point copy, the :class:`~fdopt._tensor.Source` of ``x``, and its
         original shape.
     """
+    if (
+        type(x) is np.ndarray
+        and x.ndim <= 1
+        and x.dtype.kind == "f"
+        and x.dtype.isnative
+        and np.isfinite(x).all()
+    ):  # the common case, without a torch operation
+        return torch.from_numpy(x.reshape(-1).copy()), _NUMPY, x.shape
     tensor, source = as_tensor(x, name=name)
     if tensor.is_complex():
         raise ArgumentTypeError(f"{name} must be real; got a complex array")

@@ -17,7 +17,15 @@ import torch
 
 from fdopt.errors import ArgumentTypeError
 
-__all__ = ["Source", "all_finite", "as_tensor", "float_dtype", "is_inexact", "real_dtype"]
+__all__ = [
+    "Source",
+    "all_finite",
+    "as_tensor",
+    "float_dtype",
+    "from_numpy",
+    "is_inexact",
+    "real_dtype",
+]
 
 # numpy integer types torch cannot do arithmetic on everywhere: widen them first.
 _WIDEN_UNSIGNED = {np.dtype(np.uint16): np.int32, np.dtype(np.uint32): np.int64}
@@ -82,7 +90,12 @@ def all_finite(tensor: torch.Tensor) -> bool:
     return bool(torch.isfinite(tensor).all())
 
 
-def _numpy_to_tensor(array: np.ndarray[Any, Any]) -> torch.Tensor:
+def from_numpy(array: np.ndarray[Any, Any]) -> torch.Tensor:
+    """Return a numpy array of numbers as a tensor, sharing its memory where possible.
+
+    Unsigned integers torch cannot compute with are widened, other byte orders and
+    negative strides copied; read-only arrays are shared (fdopt never writes to them).
+    """
     if array.dtype.kind == "u" and array.dtype in _WIDEN_UNSIGNED:
         array = array.astype(_WIDEN_UNSIGNED[array.dtype])
     elif array.dtype == np.uint64:
@@ -143,5 +156,5 @@ def as_tensor(value: Any, *, name: str) -> tuple[torch.Tensor, Source]:
             f"{name} must be a tensor, a numpy array or an array-like of numbers; "
             f"got {type(value).__name__} of dtype {array.dtype}"
         )
-    tensor = _numpy_to_tensor(array)
+    tensor = from_numpy(array)
     return tensor, Source(numpy=True, device=tensor.device)

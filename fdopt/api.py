@@ -64,9 +64,16 @@ def _info(estimate: Estimate, source: Source) -> EstimateInfo:
     )
 
 
-def _finish(value: torch.Tensor, estimate: Estimate, source: Source, full_output: bool) -> Any:
-    """Return ``value`` in the caller's kind, with its :class:`EstimateInfo` if asked."""
-    wrapped = source.wrap(value)
+def _finish(
+    estimate: Estimate, source: Source, full_output: bool, shape: tuple[int, ...] | None = None
+) -> Any:
+    """Return the estimate in the caller's kind, with its :class:`EstimateInfo` if asked.
+
+    ``shape``: a gradient's; its one row is returned in that shape.
+    """
+    wrapped = source.wrap(estimate.value)
+    if shape is not None:  # in the caller's kind: numpy operations cost less than torch's
+        wrapped = wrapped[0].reshape(shape)
     return (wrapped, _info(estimate, source)) if full_output else wrapped
 
 
@@ -162,7 +169,7 @@ def grad(
             f"grad needs a scalar function; fun returns {estimate.value.shape[0]} values "
             f"(use fdopt.jacobian)"
         )
-    return _finish(estimate.value[0].reshape(shape), estimate, source, full_output)
+    return _finish(estimate, source, full_output, shape)
 
 
 def jacobian(
@@ -206,7 +213,7 @@ def jacobian(
         maxfev=maxfev,
         settings=settings,
     )
-    return _finish(estimate.value, estimate, source, full_output)
+    return _finish(estimate, source, full_output)
 
 
 def hessian(
@@ -250,7 +257,7 @@ def hessian(
         settings={},
         hessian=True,
     )
-    return _finish(estimate.value, estimate, source, full_output)
+    return _finish(estimate, source, full_output)
 
 
 def minimize(

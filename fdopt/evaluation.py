@@ -22,7 +22,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import torch
 
-from fdopt._tensor import Source, all_finite
+from fdopt._tensor import Source, all_finite, from_numpy
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -44,6 +44,7 @@ _MADE_ELEMENTS = 1 << 17
 """Numbers (points x dimension, 1 MiB in float64) from which a plain function's stencil
 is made point by point (:meth:`Evaluator.axis`): below, building it whole costs less than
 the per-point steps (measured at n = 10 and 100: 14% and 6% slower point by point)."""
+_CPU = torch.device("cpu")
 _REAL_SCALARS = frozenset({float, int, np.float64, np.float32})
 
 
@@ -79,6 +80,11 @@ def _placed(x: torch.Tensor, cols: torch.Tensor, moved: torch.Tensor) -> torch.T
     rows = (cols >= 0).nonzero()[:, 0]
     points[rows, cols[rows]] = moved[rows].to(points.dtype)
     return points
+
+
+def _finite(values: np.ndarray[Any, Any]) -> bool:
+    """Return whether every entry of ``values`` is finite (ufunc calls: no Python wrapper)."""
+    return bool(np.logical_and.reduce(np.isfinite(values), axis=None))
 
 
 def _in_precision(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -228,24 +234,22 @@ class Evaluator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _user_points(self, points: torch.Tensor) -> list[Any]:
+    def _user_points(self, points: torch.Tensor | np.ndarray[Any, Any]) -> list[Any]:
         # One copy of the whole batch, then a view per point: the function may modify
         # its argument without touching the batch.
-        points = points.detach()
+        if isinstance(points, torch.Tensor):
+            points = points.detach()
+            if self.source.numpy:
+                points = points.cpu().numpy()
         if self.point_shape is not None:
             points = points.reshape(points.shape[0], *self.point_shape)
-        if self.source.numpy:
-            return list(points.cpu().numpy().copy())
+        if isinstance(points, np.ndarray):
+            return list(points.copy())
         return list(points.clone().unbind(0))
 
-    def _user_batch(self, points: torch.Tensor) -> Any:
-        if self.source.numpy:
-            return points.detach().cpu().numpy()
-        return points
-
-    def _to_tensor(self, value: Any, like: torch.Tensor, what: str, point: Any) -> torch.Tensor:
+    def _to_tensor(self, value: Any, device: torch.device, what: str, point: Any) -> torch.Tensor:
         try:
-            tensor = torch.as_tensor(value, device=like.device)
+            tensor = torch.as_tensor(value, device=device)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise FunctionOutputError(
                 f"fun must return numbers; got {type(value).__name__}{what}", x=point
@@ -265,7 +269,8 @@ class Evaluator:
                 x=point,
             )
 
-    def _plain(self, points: torch.Tensor) -> torch.Tensor:
+    def _plain(self, points: torch.Tensor | np.ndarray[Any, Any]) -> tuple[list[Any], list[Any]]:
+        """Call the function at each point; return its results and the points it got."""
         user_points = self._user_points(points)
         results: list[Any] = []
         if self._map is map:  # in this thread: no wrapper around each call
@@ -282,23 +287,39 @@ class Evaluator:
             for i, result in enumerate(results):
                 if isinstance(result, _Raised):
                     self._raised(points, user_points, results[:i], result.error)
-        return self._values(results, points, user_points.__getitem__)
+        return results, user_points
 
-    def _values(
-        self, results: list[Any], like: torch.Tensor, point: Callable[[int], Any]
-    ) -> torch.Tensor:
-        """Return the ``(k, m)`` tensor of a plain function's ``results``.
+    def _scalars(
+        self, results: list[Any], point: Callable[[int], Any]
+    ) -> np.ndarray[Any, Any] | None:
+        """Return the ``(k, 1)`` values of a plain function that gave real scalars, else None.
 
-        On ``like``'s device; ``point(i)``: the point that gave result ``i`` (for errors).
+        The common case, made cheap; ``point(i)``: the point that gave result ``i``.
         """
         if self._scalar is not False and set(map(type, results)) <= _REAL_SCALARS:
-            # The common case, made cheap: a real scalar from every call.
             self._check_outputs(1, (), point(0))
-            values = torch.from_numpy(np.array(results, dtype=np.float64))
-            return values.to(like.device)[:, None]
+            return np.array(results, dtype=np.float64)[:, None]
+        return None
+
+    def _values(
+        self, results: list[Any], device: torch.device, point: Callable[[int], Any]
+    ) -> torch.Tensor:
+        """Return the ``(k, m)`` tensor, on ``device``, of a plain function's ``results``.
+
+        ``point(i)``: the point that gave result ``i`` (for errors).
+        """
+        scalars = self._scalars(results, point)
+        if scalars is not None:
+            return torch.from_numpy(scalars).to(device)
+        return self._rows(results, device, point)
+
+    def _rows(
+        self, results: list[Any], device: torch.device, point: Callable[[int], Any]
+    ) -> torch.Tensor:
+        """:meth:`_values` of results other than real scalars, checked one by one."""
         rows = []
         for i, result in enumerate(results):
-            value = self._to_tensor(result, like, "", point(i))
+            value = self._to_tensor(result, device, "", point(i))
             if value.ndim > 1:
                 raise FunctionOutputError(
                     f"fun must return a scalar or a 1-D array; got shape {tuple(value.shape)}",
@@ -310,14 +331,14 @@ class Evaluator:
 
     def _raised(
         self,
-        points: torch.Tensor,
+        points: torch.Tensor | np.ndarray[Any, Any],
         user_points: list[Any],
         results: list[Any],
         error: BaseException,
     ) -> NoReturn:
         """Raise the error of the point after ``results``, keeping the best point before it."""
         i = len(results)
-        self._keep_best_before(points[:i], results)
+        self._keep_best_before(torch.as_tensor(points[:i]), results)
         raise EvaluationError(
             f"fun raised {type(error).__name__} at x = {_describe(user_points[i])}: {error}",
             x=user_points[i],
@@ -342,19 +363,14 @@ class Evaluator:
             )
         self._check_outputs(1 if len(shape) == 1 else shape[1], shape[1:], batch)
 
-    def _batch_value(self, result: Any, points: torch.Tensor, batch: Any) -> torch.Tensor:
+    def _batch_value(self, result: Any, points: torch.Tensor) -> torch.Tensor:
         k = points.shape[0]
-        value = self._to_tensor(result, points, f" for a batch of {k} points", batch)
-        self._check_batch_shape(tuple(value.shape), k, batch)
+        value = self._to_tensor(result, points.device, f" for a batch of {k} points", points)
+        self._check_batch_shape(tuple(value.shape), k, points)
         return value.reshape(k, -1)
 
-    def _numpy_chunks(self, batch: np.ndarray[Any, Any], size: int) -> Any:
-        """Call a numpy function on ``size`` points at a time; return its values stacked.
-
-        Everything between the calls is numpy (slices, shape checks): a torch operation
-        after each call of a function that has just swept the cache costs tens of
-        microseconds, as much as a small batch itself.
-        """
+    def _numpy_chunks(self, batch: np.ndarray[Any, Any], size: int) -> np.ndarray[Any, Any]:
+        """Call a numpy function on ``size`` points at a time; return its values stacked."""
         parts = []
         for lo in range(0, batch.shape[0], size):
             chunk = batch[lo : lo + size]
@@ -367,19 +383,22 @@ class Evaluator:
                     f"{chunk.shape[0]} points",
                     x=chunk,
                 ) from exc
+            if value.dtype.kind not in "iufc":
+                got = "booleans" if value.dtype.kind == "b" else type(result).__name__
+                raise FunctionOutputError(
+                    f"fun must return numbers; got {got} for a batch of {chunk.shape[0]} points",
+                    x=chunk,
+                )
             self._check_batch_shape(value.shape, chunk.shape[0], chunk)
             parts.append(value.reshape(chunk.shape[0], -1))
-        return np.concatenate(parts)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def _batched(self, points: torch.Tensor, size: int) -> torch.Tensor:
-        batch = self._user_batch(points)
         if points.shape[0] <= size:  # the common case: the whole batch in one call
-            return self._batch_value(self._call_batch(batch), points, batch)
-        if self.source.numpy:
-            return self._batch_value(self._numpy_chunks(batch, size), points, batch)
+            return self._batch_value(self._call_batch(points), points)
         # A torch function receives the points themselves: each chunk is its own batch.
         chunks = torch.split(points, size)
-        return torch.cat([self._batch_value(self._call_batch(c), c, c) for c in chunks])
+        return torch.cat([self._batch_value(self._call_batch(c), c) for c in chunks])
 
     def __call__(self, points: torch.Tensor) -> torch.Tensor:
         """Evaluate the function at each row of ``points``.
@@ -404,17 +423,56 @@ class Evaluator:
         FunctionOutputError
             For output of the wrong shape or type, or not finite (``nonfinite="raise"``).
         """
+        if self.source.numpy:
+            return from_numpy(self.array(points.detach().cpu().numpy()))
         k = points.shape[0]
         self._spend(k)
         if k == 0:
             return points.new_empty((0, self._outputs or 1))
         if not self.vectorized:
-            values = self._plain(points)
+            results, user_points = self._plain(points)
+            values = self._values(results, points.device, user_points.__getitem__)
         else:
             size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
             values = self._batched(points, size)
         values = _in_precision(values, points)
         self._check_finite(points.__getitem__, values)
+        return values
+
+    @property
+    def arrays(self) -> Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None:
+        """:meth:`array` where the function takes numpy arrays (a numpy ``x``), else None."""
+        return self.array if self.source.numpy else None
+
+    def array(self, points: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Evaluate a function that takes numpy arrays at each row of numpy ``points``.
+
+        :meth:`__call__` without torch (it calls this for a numpy ``x``): each torch
+        operation costs microseconds, as much as a small batch of a cheap function.
+        Parameters, returns and errors as in :meth:`__call__`, with numpy arrays for
+        tensors.
+        """
+        k = points.shape[0]
+        self._spend(k)
+        if k == 0:
+            return np.empty((0, self._outputs or 1), dtype=points.dtype)
+        if self.vectorized:
+            size = self.batch_size or default_batch_size(points.shape[1], _CPU) or k
+            values = self._numpy_chunks(points, size)
+        else:
+            results, user_points = self._plain(points)
+            scalars = self._scalars(results, user_points.__getitem__)
+            values = (
+                self._rows(results, _CPU, user_points.__getitem__).numpy()
+                if scalars is None
+                else scalars
+            )
+        real = points.real.dtype
+        values = values.astype(
+            np.promote_types(real, values.dtype) if values.dtype.kind == "c" else real, copy=False
+        )
+        if self.track_best or (self.nonfinite == "raise" and not _finite(values)):
+            self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))
         return values
 
     def _spend(self, k: int) -> None:
@@ -432,9 +490,10 @@ class Evaluator:
         points would not fit in cache (:data:`_MADE_ELEMENTS` numbers or more); otherwise
         :meth:`axis` builds the points first, which estimators do as cheaply themselves.
         """
+        if k * x.shape[0] < _MADE_ELEMENTS:
+            return False
         plain = self._map is map and not self.vectorized and self.source.numpy
-        shaped = x.ndim == 1 and self.point_shape in (None, tuple(x.shape))
-        return plain and shaped and k * x.shape[0] >= _MADE_ELEMENTS
+        return plain and x.ndim == 1 and self.point_shape in (None, tuple(x.shape))
 
     def axis(self, x: torch.Tensor, cols: torch.Tensor, moved: torch.Tensor) -> torch.Tensor:
         """Evaluate the points that each move one coordinate of ``x``.
@@ -483,7 +542,7 @@ class Evaluator:
             self._raised(done, self._user_points(done), results, error)
         if not k:
             return x.new_empty((0, self._outputs or 1))
-        values = _in_precision(self._values(results, x, made), x)
+        values = _in_precision(self._values(results, x.device, made), x)
         self._check_finite(lambda i: torch.from_numpy(made(i)).to(x.device), values)
         return values
 

@@ -434,3 +434,111 @@ def test_central_with_f0_reports_second_differences():
     assert central4(cubic, x, Central4Settings(), f0=f0).curvature is None
     bounds = Bounds(x - torch.tensor([0.0, 1.0, 1.0], dtype=F64), x + 1)
     assert central(cubic, x, CentralSettings(), bounds=bounds, f0=f0).curvature is None
+
+
+class TestNumpyRoute:
+    """An evaluator that takes numpy arrays gets the stencil without torch operations.
+
+    Oracle: the torch route on the same evaluator (hidden behind a plain callable), which
+    the tests above check against scipy and analytic derivatives.
+    """
+
+    @staticmethod
+    def both(estimate, settings, fun, x, *, f0=None, **kwargs):
+        from fdopt._tensor import Source
+        from fdopt.evaluation import Evaluator
+
+        numpy_source = Source(numpy=True, device=torch.device("cpu"))
+        routes = []
+        for hide in (False, True):
+            evaluator = Evaluator(fun, source=numpy_source, **kwargs)
+            evaluate = (lambda p, e=evaluator: e(p)) if hide else evaluator
+            routes.append((estimate(evaluate, x, settings, f0=f0), evaluator.nfev))
+        return routes
+
+    @given(
+        data=st.data(),
+        case=st.sampled_from(range(len(METHODS))),
+        n=st.integers(1, 6),
+        dtype=st.sampled_from([torch.float64, torch.float32]),
+        vectorized=st.booleans(),
+        with_f0=st.booleans(),
+    )
+    def test_same_estimate_as_the_torch_route(self, data, case, n, dtype, vectorized, with_f0):
+        method, settings, *_ = METHODS[case]
+        step = data.draw(
+            st.sampled_from([None, 1e-3, tuple(data.draw(st.floats(1e-4, 1e-2)) for _ in range(n))])
+        )
+        if step is not None:
+            settings = settings.model_copy(update={"step": step})
+        xs = data.draw(st.lists(st.floats(-3, 3), min_size=n, max_size=n))
+        x = torch.tensor(xs, dtype=dtype)
+
+        def fun(p):  # two outputs, numpy in and out
+            a = np.atleast_2d(p)
+            out = np.stack([np.sin(a).sum(1) + (a**3).sum(1), np.exp(a / 4).prod(1)], 1)
+            return out if vectorized else out[0]
+
+        f0 = torch.from_numpy(fun(x.numpy()[None] if vectorized else x.numpy())).reshape(-1, 2)
+        known = f0[0].to(dtype) if with_f0 else None
+        (lean, lean_nfev), (full, full_nfev) = self.both(
+            method, settings, fun, x, f0=known, vectorized=vectorized
+        )
+        assert lean.nfev == full.nfev == lean_nfev == full_nfev
+        assert lean.value.dtype == full.value.dtype == dtype
+        # The routes round differently (points, sums): a difference of rounding errors in
+        # values up to |f| <= 28 n + e^(3n/4), over the smallest step.
+        fmax = 28 * n + np.exp(0.75 * n)
+        tol = {"rtol": 0, "atol": 100 * torch.finfo(dtype).eps * fmax / float(full.step.min())}
+        torch.testing.assert_close(lean.value, full.value, **tol)
+        torch.testing.assert_close(lean.step, full.step, rtol=0, atol=0)
+        for field in ("f0", "curvature"):
+            mine, theirs = getattr(lean, field), getattr(full, field)
+            assert (mine is None) == (theirs is None)
+            if mine is not None:
+                torch.testing.assert_close(mine, theirs, **tol)
+
+    def test_the_route_is_taken_and_large_stencils_go_in_bounded_batches(self, monkeypatch):
+        import fdopt.estimators.stencil as module
+
+        calls = []
+
+        def fun(p):
+            calls.append(p.shape)
+            assert isinstance(p, np.ndarray)
+            return rosen(p.T)
+
+        x = torch.linspace(-1.5, 1.2, 7, dtype=F64)
+        ((whole, _), _) = self.both(central, CentralSettings(), fun, x, vectorized=True)
+        assert calls[0] == (14, 7)
+        monkeypatch.setattr(module, "MAX_BATCH_ELEMENTS", 7 * 2 * 3)
+        calls.clear()
+        ((split, nfev), _) = self.both(forward, ForwardSettings(), fun, x, vectorized=True)
+        assert calls == [(6, 7), (2, 7)] * 2  # both routes; f(x) with the last batch
+        assert split.nfev == nfev == 8
+        torch.testing.assert_close(
+            split.value[0], torch.from_numpy(rosen_der(x.numpy())), rtol=1e-6, atol=1e-6
+        )
+        torch.testing.assert_close(
+            whole.value[0], torch.from_numpy(rosen_der(x.numpy())), rtol=1e-9, atol=1e-9
+        )
+
+    def test_a_raising_function_keeps_the_best_point_and_counts_what_ran(self):
+        from fdopt._tensor import Source
+        from fdopt.errors import EvaluationError
+        from fdopt.evaluation import Evaluator
+
+        def fun(p):
+            if p[0] > 1.0005:  # the second point, x + h e_0 (the first is x - h e_0)
+                raise RuntimeError("simulator crashed")
+            return float(np.sum(p**2))
+
+        evaluator = Evaluator(
+            fun, source=Source(numpy=True, device=torch.device("cpu")), track_best=True
+        )
+        x = torch.tensor([1.0, -2.0], dtype=F64)
+        with pytest.raises(EvaluationError, match="simulator crashed") as info:
+            central(evaluator, x, CentralSettings(step=1e-3))
+        assert isinstance(info.value.__cause__, RuntimeError)
+        assert evaluator.nfev == 2  # the points after it neither ran nor counted
+        torch.testing.assert_close(evaluator.best_x, torch.tensor([0.999, -2.0], dtype=F64))

@@ -409,3 +409,36 @@ class TestAxis:
         ):
             with pytest.raises(FunctionOutputError, match=match):
                 Evaluator(fun, source=NUMPY).axis(self.X, self.COLS, self.MOVED)
+
+
+class TestArray:
+    """``Evaluator.array``: numpy points in, numpy values out (``__call__`` uses it for numpy)."""
+
+    def test_only_functions_of_numpy_arrays_take_the_route(self):
+        assert Evaluator(sphere, source=NUMPY).arrays is not None
+        assert Evaluator(sphere, source=TORCH).arrays is None
+
+    @pytest.mark.parametrize("vectorized", [False, True])
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_numpy_values_in_the_points_precision(self, vectorized, dtype):
+        fun = (lambda X: (X**2).sum(1)) if vectorized else sphere
+        ev = Evaluator(fun, source=NUMPY, vectorized=vectorized)
+        pts = points().numpy().astype(dtype)
+        values = ev.array(pts)
+        assert isinstance(values, np.ndarray)
+        assert values.shape == (5, 1)
+        assert values.dtype == dtype
+        np.testing.assert_allclose(values, expected(torch.from_numpy(pts)).numpy(), rtol=1e-6)
+        assert ev.nfev == 5
+
+    @pytest.mark.parametrize(
+        "fun",
+        [
+            lambda X: np.broadcast_to(np.arange(len(X), dtype=float), (len(X),)),  # read-only
+            lambda X: np.arange(2 * len(X), dtype=float)[::-2][::-1],  # negative strides
+        ],
+    )
+    def test_unusual_output_arrays_come_back_as_tensors_without_warnings(self, fun):
+        ev = Evaluator(fun, source=NUMPY, vectorized=True)
+        values = ev(points())  # warnings are errors in this suite
+        np.testing.assert_array_equal(values.numpy()[:, 0], fun(np.zeros((5, 3)))[:])

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 import torch
 
-__all__ = ["MAX_BATCH_ELEMENTS", "Bounds", "Estimate", "Evaluate", "default_step", "magnitude"]
+__all__ = [
+    "MAX_BATCH_ELEMENTS",
+    "Array",
+    "Bounds",
+    "Estimate",
+    "Evaluate",
+    "default_step",
+    "magnitude",
+]
 
 MAX_BATCH_ELEMENTS = 1 << 22
 """Most numbers (points x dimension) an estimator builds at once: 32 MiB in float64.
@@ -68,16 +78,24 @@ class Estimate:
     curvature: torch.Tensor | None = None
 
 
-def magnitude(x: torch.Tensor) -> torch.Tensor:
+Array = TypeVar("Array", torch.Tensor, "np.ndarray[Any, Any]")
+"""A torch tensor or a numpy array (helpers that serve both the torch and numpy routes)."""
+
+
+def magnitude(x: Array) -> Array:
     """Return ``max(1, |x|)`` elementwise: the scale relative steps are taken against."""
-    return x.abs().clamp_(min=1.0)
+    if isinstance(x, torch.Tensor):
+        return x.abs().clamp_(min=1.0)
+    scale: np.ndarray[Any, Any] = np.maximum(np.abs(x), 1.0)
+    return scale
 
 
-def default_step(order: int, dtype: torch.dtype) -> float:
+@cache
+def default_step(order: int, dtype: torch.dtype | np.dtype[Any]) -> float:
     """Relative step balancing truncation (``h^order``) and rounding (``eps / h``) error.
 
     ``eps^(1/(order+1))``: ``sqrt(eps)`` for one-sided first-order differences,
     ``eps^(1/3)`` for second-order central ones, ``eps^(1/5)`` for fourth order.
     """
-    eps = torch.finfo(dtype).eps
+    eps = torch.finfo(dtype).eps if isinstance(dtype, torch.dtype) else float(np.finfo(dtype).eps)
     return float(eps ** (1.0 / (order + 1)))

@@ -29,15 +29,18 @@ section 8.1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
+from fdopt._tensor import from_numpy
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     MAX_BATCH_ELEMENTS,
+    Array,
     Bounds,
     Estimate,
     Evaluate,
@@ -164,11 +167,11 @@ def fit_steps(
     return kind, h
 
 
-def representable(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+def representable(x: Array, h: Array) -> Array:
     """Return ``(x + h) - x``, the step actually taken; raise naming ``step`` if it is 0."""
     h = (x + h) - x
-    if not h.min().item() > 0:
-        i = int((h > 0).logical_not().nonzero()[0])
+    if not (h.min() if isinstance(h, torch.Tensor) else np.minimum.reduce(h)).item() > 0:
+        i = (h > 0).tolist().index(False)
         raise ArgumentValueError(
             f"step is too small for x's precision ({x.dtype}) at coordinate {i}: "
             f"x + h == x with x={float(x[i])!r}"
@@ -261,6 +264,95 @@ def _stencils(first: str, order: int) -> tuple[Stencil, ...]:
     return (forward, backward) if first == "forward" else (backward, forward)
 
 
+def _relative_steps(x: Array, order: int, step: float | tuple[float, ...] | None) -> Array:
+    """Return the absolute steps of a relative ``step`` (None: the default for ``order``)."""
+    if not isinstance(step, tuple):
+        return (default_step(order, x.dtype) if step is None else float(step)) * magnitude(x)
+    if len(step) != x.shape[0]:
+        raise ArgumentValueError(
+            f"step must hold one relative step per coordinate ({x.shape[0]}); got {len(step)}"
+        )
+    if isinstance(x, torch.Tensor):
+        return torch.tensor(step, dtype=x.dtype, device=x.device) * magnitude(x)
+    steps: np.ndarray[Any, Any] = magnitude(x) * np.asarray(step, dtype=x.dtype)
+    return steps
+
+
+def _differences(
+    sides: Array, weights: Array, center: Array | float, f0: Array | None, h: Array, second: bool
+) -> tuple[Array, Array | None]:
+    """Return the ``(m, n)`` derivative from the ``(n, s, m)`` values of the stencils.
+
+    With ``second`` (the stencil is ``x - h, x + h`` and ``f0`` known), also the second
+    differences along each coordinate; otherwise None.
+    """
+    sums = (weights[..., None, :] @ sides)[..., 0, :].T  # sum_j w_ij f_ijk, over (i, k)
+    curvature = None
+    if f0 is not None:
+        sums = sums + f0[:, None] * center
+        if second:
+            curvature = (sides.sum(1) - 2 * f0).T / (h * h)
+    return sums / h, curvature
+
+
+@lru_cache(maxsize=64)
+def _row(
+    stencil: Stencil, dtype: np.dtype[Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], float]:
+    """Return the nonzero offsets of a first-derivative stencil, their weights, and x's."""
+    w = dict(zip(stencil, weights(1, stencil), strict=True))
+    nonzero = [o for o in stencil if o != 0]
+    offsets = np.array([float(o) for o in nonzero], dtype=dtype)
+    return offsets, np.array([w[o] for o in nonzero], dtype=dtype), w.get(0, 0.0)
+
+
+def _array_jacobian(
+    array: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]],
+    point: torch.Tensor,
+    stencil: Stencil,
+    order: int,
+    step: float | tuple[float, ...] | None,
+    second: bool,
+    known: torch.Tensor | None,
+) -> Estimate:
+    """:func:`_jacobian` without bounds, in numpy, for an evaluator that takes arrays.
+
+    For a cheap function of few variables, the torch operations of the general route
+    cost several times the function's calls; here there are none.
+    """
+    x = point.numpy()
+    h = representable(x, _relative_steps(x, order, step))
+    f0 = None if known is None else known.numpy().astype(x.dtype, copy=False)
+    offsets, w, center = _row(stencil, x.dtype)
+    n, s = x.shape[0], offsets.shape[0]
+    need_f0 = f0 is None and center != 0
+    block = max(1, MAX_BATCH_ELEMENTS // (s * n))  # coordinates per batch
+    chunks = []
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        c, last = hi - lo, int(need_f0 and hi == n)  # f(x) with the last batch
+        points = np.empty((c * s + last, n), dtype=x.dtype)
+        points[:] = x
+        moved = x[lo:hi, None] + offsets * h[lo:hi, None]  # (c, s)
+        flat = points.reshape(-1)
+        for t in range(s):  # point (j, t) is row j s + t, with coordinate lo + j moved
+            flat[t * n + lo :: s * n + 1][:c] = moved[:, t]
+        chunks.append(array(points).astype(x.dtype, copy=False))
+    values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+    nfev = values.shape[0]
+    if need_f0:
+        values, f0 = values[:-1], values[-1]
+    sides = values.reshape(n, s, values.shape[1])
+    value, curvature = _differences(sides, w, center, f0, h, second and f0 is not None)
+    return Estimate(
+        torch.from_numpy(value),
+        nfev=nfev,
+        f0=None if f0 is None else from_numpy(f0),
+        step=torch.from_numpy(h),
+        curvature=None if curvature is None else torch.from_numpy(curvature),
+    )
+
+
 def _jacobian(
     evaluate: Evaluate,
     x: torch.Tensor,
@@ -272,6 +364,15 @@ def _jacobian(
 ) -> Estimate:
     """Jacobian from the ``first`` stencil of ``order`` (fallbacks near bounds), one batch."""
     stencils = _stencils(first, order)
+    second = (first, order) == ("central", 2)  # x - h, x + h: second differences with f(x)
+    # An evaluator that makes the points itself (Evaluator.axis) gets them as moves; one
+    # that takes numpy arrays (Evaluator.arrays) gets them without torch, if no bounds.
+    makes_points = getattr(evaluate, "makes_points", None)
+    width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
+    lazy = makes_points is not None and makes_points(x, width * x.shape[0])
+    array = None if lazy or bounds is not None else getattr(evaluate, "arrays", None)
+    if array is not None and step != "auto":
+        return _array_jacobian(array, x, stencils[0], order, step, second, f0)  # type: ignore[arg-type]
     noise, spent = None, 0
     if step == "auto":
         from fdopt.estimators.noise import auto_step
@@ -283,14 +384,8 @@ def _jacobian(
             evaluate, x, order=order, one_sided=one_sided, bounds=bounds, f0=f0
         )
         spent += cost
-    elif isinstance(step, tuple):
-        if len(step) != x.numel():
-            raise ArgumentValueError(
-                f"step must hold one relative step per coordinate ({x.numel()}); got {len(step)}"
-            )
-        h = torch.tensor(step, dtype=x.dtype, device=x.device) * magnitude(x)
     else:
-        h = (default_step(order, x.dtype) if step is None else float(step)) * magnitude(x)
+        h = _relative_steps(x, order, step)  # type: ignore[arg-type]  # not "auto" here
     kind, h = fit_steps(x, h, bounds, stencils)
     h = representable(x, h)
     table = axis_table(stencils, 1, kind, like=x)
@@ -298,9 +393,6 @@ def _jacobian(
     n, width = table.offsets.shape
     block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
     chunks, nfev = [], spent
-    # An evaluator that makes the points itself (Evaluator.axis) gets them as moves.
-    makes_points = getattr(evaluate, "makes_points", None)
-    lazy = makes_points is not None and makes_points(x, width * n)
     axis = getattr(evaluate, "axis", None) if lazy else None
     for lo in range(0, n, block):
         rows, last = slice(lo, min(lo + block, n)), need_f0 and lo + block >= n
@@ -317,14 +409,16 @@ def _jacobian(
     values = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
     if need_f0:
         values, f0 = values[:-1], values[-1]
-    sides = axis_values(values, table.offsets)  # (n, s, m)
-    sums = (table.weights[..., None] * sides).sum(1).T
-    curvature = None
-    if f0 is not None:
-        sums = sums + f0.to(x.dtype)[:, None] * table.center
-        if kind is None and (first, order) == ("central", 2):  # x - h, x + h and f(x)
-            curvature = (sides.sum(1) - 2 * f0.to(x.dtype)).T / (h * h)
-    return Estimate(sums / h, nfev=nfev, f0=f0, step=h, noise=noise, curvature=curvature)
+    known = None if f0 is None else f0.to(x.dtype)
+    value, curvature = _differences(
+        axis_values(values, table.offsets),
+        table.weights,
+        table.center,
+        known,
+        h,
+        second and kind is None and known is not None,
+    )
+    return Estimate(value, nfev=nfev, f0=f0, step=h, noise=noise, curvature=curvature)
 
 
 def forward(
