@@ -13,6 +13,7 @@ counted).
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -274,10 +275,8 @@ class Evaluator:
         user_points = self._user_points(points)
         results: list[Any] = []
         if self._map is map:  # in this thread: no wrapper around each call
-            fun, args, append = self.fun, self.args, results.append
             try:
-                for point in user_points:
-                    append(fun(point, *args))
+                self._each(user_points, results)
             except Exception as error:
                 self.nfev -= len(user_points) - len(results) - 1  # the rest never ran
                 self._raised(points, user_points, results, error)
@@ -288,6 +287,13 @@ class Evaluator:
                 if isinstance(result, _Raised):
                     self._raised(points, user_points, results[:i], result.error)
         return results, user_points
+
+    def _each(self, points: Iterable[Any], results: list[Any]) -> None:
+        """Call the function at each point in this thread, appending to ``results``.
+
+        A loop in C; a raising call leaves the results before it in ``results``.
+        """
+        results.extend(map(self.fun, points, *map(itertools.repeat, self.args)))
 
     def _scalars(
         self, results: list[Any], point: Callable[[int], Any]
@@ -530,12 +536,9 @@ class Evaluator:
                 point[where[i]] = to[i]
             return point
 
-        fun, args = self.fun, self.args
         results: list[Any] = []
-        append = results.append
         try:
-            for i in range(k):
-                append(fun(made(i), *args))
+            self._each(map(made, range(k)), results)
         except Exception as error:
             self.nfev -= k - len(results) - 1  # the rest never ran
             done = _placed(x, cols[: len(results) + 1], moved[: len(results) + 1])
