@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ import torch
 from fdopt.errors import ArgumentTypeError
 
 __all__ = [
+    "Array",
     "Source",
     "all_finite",
     "as_tensor",
@@ -26,6 +27,9 @@ __all__ = [
     "is_inexact",
     "real_dtype",
 ]
+
+Array = TypeVar("Array", torch.Tensor, "np.ndarray[Any, Any]")
+"""A torch tensor or a numpy array: for helpers that serve both kinds."""
 
 # numpy integer types torch cannot do arithmetic on everywhere: widen them first.
 _WIDEN_UNSIGNED = {np.dtype(np.uint16): np.int32, np.dtype(np.uint32): np.int64}

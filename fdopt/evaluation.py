@@ -1,13 +1,14 @@
 """The one place that calls the user's function.
 
-An :class:`Evaluator` takes ``(k, n)`` batches of points (torch tensors), hands them to
-the user's function the way the user wrote it — one point per call, a whole batch per
+An :class:`Evaluator` takes ``(k, n)`` batches of points (torch tensors; numpy arrays
+too, :meth:`Evaluator.array`, where the user's function takes numpy arrays), hands them
+to the user's function the way the user wrote it — one point per call, a whole batch per
 call (``vectorized=True``), or spread over workers — and returns a ``(k, m)`` tensor of
-values on the points' device. It counts every point at dispatch, enforces the budget
-(``maxfev``) before dispatching, checks the shape and finiteness of what comes back,
-keeps the best point seen, and chains the user's exceptions with the point that raised
-(points one by one in this thread stop there: those after it are neither run nor
-counted).
+values on the points' device (an array for numpy points). It counts every point at
+dispatch, enforces the budget (``maxfev``) before dispatching, checks the shape and
+finiteness of what comes back, keeps the best point seen, and chains the user's
+exceptions with the point that raised (points one by one in this thread stop there:
+those after it are neither run nor counted).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import torch
 
-from fdopt._tensor import Source, all_finite, from_numpy
+from fdopt._tensor import Array, Source, all_finite, from_numpy
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -88,10 +89,13 @@ def _finite(values: np.ndarray[Any, Any]) -> bool:
     return bool(np.logical_and.reduce(np.isfinite(values), axis=None))
 
 
-def _in_precision(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+def _in_precision(values: Array, like: Array) -> Array:
     """Return ``values`` in the precision of the points ``like``, complex kept complex."""
-    real = like.real.dtype if like.is_complex() else like.dtype
-    return values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
+    real = like.real.dtype
+    if isinstance(values, torch.Tensor):
+        return values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
+    kind = np.promote_types(real, values.dtype) if values.dtype.kind == "c" else real
+    return values.astype(kind, copy=False)
 
 
 class Evaluator:
@@ -473,10 +477,7 @@ class Evaluator:
                 if scalars is None
                 else scalars
             )
-        real = points.real.dtype
-        values = values.astype(
-            np.promote_types(real, values.dtype) if values.dtype.kind == "c" else real, copy=False
-        )
+        values = _in_precision(values, points)
         if self.track_best or (self.nonfinite == "raise" and not _finite(values)):
             self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))
         return values

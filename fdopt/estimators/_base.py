@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
+from fdopt._tensor import Array
+
 __all__ = [
     "MAX_BATCH_ELEMENTS",
-    "Array",
     "Bounds",
     "Estimate",
     "Evaluate",
@@ -76,10 +77,6 @@ class Estimate:
     step: torch.Tensor | None = None
     noise: torch.Tensor | None = None
     curvature: torch.Tensor | None = None
-
-
-Array = TypeVar("Array", torch.Tensor, "np.ndarray[Any, Any]")
-"""A torch tensor or a numpy array (helpers that serve both the torch and numpy routes)."""
 
 
 def magnitude(x: Array) -> Array:

@@ -36,11 +36,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import from_numpy
+from fdopt._tensor import Array, from_numpy
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     MAX_BATCH_ELEMENTS,
-    Array,
     Bounds,
     Estimate,
     Evaluate,
