@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -87,6 +88,19 @@ def _placed(x: torch.Tensor, cols: torch.Tensor, moved: torch.Tensor) -> torch.T
 def _finite(values: np.ndarray[Any, Any]) -> bool:
     """Return whether every entry of ``values`` is finite (ufunc calls: no Python wrapper)."""
     return bool(np.logical_and.reduce(np.isfinite(values), axis=None))
+
+
+def _finite_scalars(results: list[Any]) -> bool:
+    """Return whether every real scalar in ``results`` is finite, without numpy.
+
+    A sum in C (``math.fsum``): after many calls of a plain function, a numpy boolean
+    reduction took 80 us where this takes 2 (80 points, n = 10; the cause is not numpy's
+    work, which takes 2 us on its own).
+    """
+    try:
+        return math.isfinite(math.fsum(results))
+    except (OverflowError, ValueError):  # a sum too large, or inf - inf
+        return all(map(math.isfinite, results))
 
 
 def _in_precision(values: Array, like: Array) -> Array:
@@ -466,6 +480,7 @@ class Evaluator:
         self._spend(k)
         if k == 0:
             return np.empty((0, self._outputs or 1), dtype=points.dtype)
+        scalars = None
         if self.vectorized:
             size = self.batch_size or default_batch_size(points.shape[1], _CPU) or k
             values = self._numpy_chunks(points, size)
@@ -478,7 +493,8 @@ class Evaluator:
                 else scalars
             )
         values = _in_precision(values, points)
-        if self.track_best or (self.nonfinite == "raise" and not _finite(values)):
+        finite = _finite(values) if scalars is None else _finite_scalars(results)
+        if self.track_best or (self.nonfinite == "raise" and not finite):
             self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))
         return values
 

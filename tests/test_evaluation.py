@@ -442,3 +442,22 @@ class TestArray:
         ev = Evaluator(fun, source=NUMPY, vectorized=True)
         values = ev(points())  # warnings are errors in this suite
         np.testing.assert_array_equal(values.numpy()[:, 0], fun(np.zeros((5, 3)))[:])
+
+    @pytest.mark.parametrize(
+        ("values", "bad"),
+        [
+            ([1e308, 1e308, 1e308], None),  # finite, but their sum overflows
+            ([1.0, float("nan"), 2.0], 1),
+            ([float("inf"), -float("inf"), 0.0], 0),  # inf - inf
+            ([1e308, 1e308, -float("inf")], 2),
+        ],
+    )
+    def test_plain_values_are_checked_one_by_one_when_their_sum_is_not_finite(self, values, bad):
+        ev = Evaluator(lambda x: values[int(x[0])], source=NUMPY)
+        pts = np.array([[0.0], [1.0], [2.0]])
+        if bad is None:
+            np.testing.assert_array_equal(ev.array(pts)[:, 0], values)
+        else:
+            with pytest.raises(FunctionOutputError, match="non-finite") as info:
+                ev.array(pts)
+            np.testing.assert_array_equal(info.value.x, pts[bad])
