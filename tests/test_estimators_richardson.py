@@ -239,3 +239,49 @@ def test_complex_values_are_differentiated_part_by_part():
     got = richardson(complex_valued, x, DEFAULT)
     torch.testing.assert_close(got.value, want * (1 - 2j), rtol=1e-12, atol=1e-14)
     assert not got.error.is_complex()
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    xs=st.lists(st.floats(-2, 2), min_size=1, max_size=5),
+    vectorized=st.booleans(),
+    output=st.sampled_from(["scalar", "vector", "complex"]),
+    levels=st.integers(2, 5),
+    with_f0=st.booleans(),
+)
+def test_numpy_route_gives_the_torch_routes_estimate(xs, vectorized, output, levels, with_f0):
+    # An evaluator that takes numpy arrays gets Richardson in numpy; the oracle is the
+    # torch route on the same evaluator, hidden behind a plain callable. Both round the
+    # same numbers the same way, up to the order of a few sums.
+    from fdopt._tensor import Source
+    from fdopt.evaluation import Evaluator
+
+    def fun(p):  # not a polynomial: refinement rounds happen
+        a = np.atleast_2d(p)
+        first = np.exp(0.5 * a).sum(1) + np.log1p(a**2).sum(1)
+        if output == "vector":
+            out = np.stack([first, np.cos(a).prod(1)], 1)
+        elif output == "complex":
+            out = first * (1 - 2j)
+        else:
+            out = first
+        return out if vectorized else out[0]
+
+    x = torch.tensor(xs, dtype=torch.float64)
+    settings_ = RichardsonSettings(levels=levels)
+    f0 = torch.from_numpy(np.atleast_1d(fun(x.numpy()[None] if vectorized else x.numpy())))
+    known = f0.reshape(-1) if with_f0 else None
+    routes = []
+    for hide in (False, True):
+        evaluator = Evaluator(
+            fun, source=Source(numpy=True, device=torch.device("cpu")), vectorized=vectorized
+        )
+        evaluate = (lambda p, e=evaluator: e(p)) if hide else evaluator
+        routes.append((richardson(evaluate, x, settings_, f0=known), evaluator.nfev))
+    (lean, lean_nfev), (full, full_nfev) = routes
+    assert lean.nfev == full.nfev == lean_nfev == full_nfev
+    assert lean.value.dtype == full.value.dtype
+    torch.testing.assert_close(lean.value, full.value, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(lean.error, full.error, rtol=1e-9, atol=1e-15)
+    torch.testing.assert_close(lean.step, full.step, rtol=0, atol=0)
+    assert (lean.f0 is None) == (known is None)

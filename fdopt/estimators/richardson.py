@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache, lru_cache
+from typing import Any
 
 import numpy as np
 import torch
 
+from fdopt._tensor import Array
 from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
 from fdopt.estimators._box import clip
 from fdopt.estimators.stencil import fit_steps
@@ -123,21 +126,46 @@ def richardson(
     base = settings.step
     if base is None:
         base = default_richardson_step(x.dtype, levels, ratio)
+    # An evaluator that takes numpy arrays gets them, without torch operations, if no
+    # bounds: the same steps, in numpy (a torch operation costs microseconds).
+    array = None if bounds is not None else getattr(evaluate, "arrays", None)
+    if array is None:
+        value, error, f0, h, nfev = _richardson(evaluate, x, base, levels, ratio, bounds, f0)
+        return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
+    known = None if f0 is None else f0.numpy()  # central everywhere: f(x) is not needed
+    value, error, _, h, nfev = _richardson(array, x.numpy(), base, levels, ratio, None, known)
+    return Estimate(
+        value=torch.from_numpy(value),
+        nfev=nfev,
+        error=torch.from_numpy(error),
+        f0=f0,
+        step=torch.from_numpy(h),
+    )
+
+
+def _richardson(
+    evaluate: Callable[[Any], Any],
+    x: Any,
+    base: float,
+    levels: int,
+    ratio: float,
+    bounds: Bounds | None,
+    f0: Any,
+) -> tuple[Any, Any, Any, Any, int]:
+    """:func:`richardson` on tensors or (without bounds) numpy arrays: ``x``, ``f0``.
+
+    Returns the value, its error estimate, ``f0`` (when known), the largest steps and
+    the number of points evaluated.
+    """
     kind, h = fit_steps(x, base * magnitude(x), bounds, _BASES)
-    if kind is None:  # no bounds: central everywhere
-        kind = torch.zeros(x.shape, dtype=torch.long, device=x.device)
-    one_sided = kind != 0
+    one_sided = None if kind is None else kind != 0  # None: central everywhere
     offsets, weight = _base_difference(kind, x)
-
-    def powers(start: int) -> torch.Tensor:
-        exponents = torch.arange(start, start + levels, dtype=x.dtype, device=x.device)
-        return ratio ** exponents[:, None]
-
+    powers = ratio ** _arange(0, _ROUNDS * levels, x, real=True)[:, None]
     differences, rounding, f0, nfev = _differences(
-        evaluate, bounds, x, None, h / powers(0), offsets, weight, f0
+        evaluate, bounds, x, None, h / powers[:levels], offsets, weight, f0
     )
     value, error, refine = _extrapolate(differences, rounding, ratio, one_sided, levels)
-    coords = torch.arange(x.numel(), device=x.device)
+    coords = _arange(0, x.shape[0], x)
     for round_ in range(1, _ROUNDS):
         if not bool(refine.any()):
             break
@@ -147,19 +175,19 @@ def richardson(
             bounds,
             x,
             coords,
-            h[coords] / powers(round_ * levels),
+            h[coords] / powers[round_ * levels : (round_ + 1) * levels],
             offsets[:, coords],
             weight[:, coords],
             f0,
         )
         nfev += cost
-        differences = torch.cat([differences[:, :, refine], new])
-        rounding = torch.cat([rounding[:, :, refine], new_rounding])
+        differences = _cat([differences[:, :, refine], new], 0)
+        rounding = _cat([rounding[:, :, refine], new_rounding], 0)
         best, best_error, refine = _extrapolate(
-            differences, rounding, ratio, one_sided[coords], levels
+            differences, rounding, ratio, None if one_sided is None else one_sided[coords], levels
         )
         value[:, coords], error[:, coords] = best, best_error
-    return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
+    return value, error, f0, h, nfev
 
 
 _ROUNDS = 3
@@ -176,68 +204,100 @@ def _offsets_and_weights(offsets: tuple[int, ...]) -> np.ndarray:
     return np.array([offsets, weights(1, offsets)], dtype=np.float64)[..., None]
 
 
-def _base_difference(kind: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _base_difference(kind: torch.Tensor | None, like: Array) -> tuple[Array, Array]:
     """Offsets and weights ``(3, n)``, in steps, of each coordinate's base difference.
 
-    ``kind`` indexes ``_BASES``: 0 central, 1 forward, 2 backward (forward mirrored).
+    ``kind`` indexes ``_BASES``: 0 central, 1 forward, 2 backward (forward mirrored);
+    None: central everywhere (numpy arrays: always).
     """
-    central = torch.from_numpy(_offsets_and_weights(_CENTRAL)).to(like)
-    if not bool(kind.any()):  # no bound in the way: central everywhere
-        table = central.expand(2, 3, kind.shape[0])
-        return table[0], table[1]
+    table = _offsets_and_weights(_CENTRAL)
+    if isinstance(like, np.ndarray):
+        central = np.broadcast_to(table.astype(like.dtype), (2, 3, like.shape[0]))
+        return central[0], central[1]
+    tensor = torch.from_numpy(table).to(like)
+    if kind is None or not bool(kind.any()):  # no bound in the way: central everywhere
+        expanded = tensor.expand(2, 3, like.shape[0])
+        return expanded[0], expanded[1]
     forward = torch.from_numpy(_offsets_and_weights(_FORWARD)).to(like)
-    table = torch.where(kind != 0, forward, central)  # (2, 3, n)
+    both = torch.where(kind != 0, forward, tensor)  # (2, 3, n)
     sign = torch.where(kind == 2, -1.0, 1.0).to(like)
-    return table[0] * sign, table[1] * sign
+    return both[0] * sign, both[1] * sign
+
+
+def _arange(start: int, stop: int, like: Array, *, real: bool = False) -> Array:
+    """``start .. stop - 1`` of the kind of ``like`` (on its device): its dtype, or indices."""
+    if isinstance(like, np.ndarray):
+        return np.arange(start, stop, dtype=like.dtype if real else np.intp)
+    return torch.arange(start, stop, dtype=like.dtype if real else torch.long, device=like.device)
+
+
+def _cat(parts: list[Array], axis: int) -> Array:
+    """Concatenate tensors or arrays along ``axis``."""
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts, axis)
+    return torch.cat(parts, axis)
 
 
 def _differences(
-    evaluate: Evaluate,
+    evaluate: Callable[[Any], Any],
     bounds: Bounds | None,
-    x: torch.Tensor,
-    coords: torch.Tensor | None,
-    steps: torch.Tensor,
-    offsets: torch.Tensor,
-    weight: torch.Tensor,
-    f0: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int]:
+    x: Any,
+    coords: Any,
+    steps: Any,
+    offsets: Any,
+    weight: Any,
+    f0: Any,
+) -> tuple[Any, Any, Any, int]:
     """Take the base differences along ``coords`` at ``steps`` (levels, c), within ``bounds``.
 
     ``coords`` None: every coordinate, in order. Returns the differences and their
     rounding errors, ``(levels, m, c)``, ``f0`` (evaluated here first when a one-sided
     difference needs it and it is not known) and the number of points evaluated.
+    Tensors, or numpy arrays without bounds.
     """
     levels, c = steps.shape
-    n = x.numel()
+    n = x.shape[0]
     need_f0 = f0 is None and bool(weight[0].any())
     block = max(1, MAX_BATCH_ELEMENTS // (levels * 2 * n))  # coordinates per batch
     parts, nfev = [], 0
     for lo in range(0, c, block):
         hi = min(lo + block, c)
         moves = (steps[:, None, lo:hi] * offsets[1:, lo:hi][None]).reshape(levels * 2, hi - lo)
-        points = x.expand(levels * 2 * (hi - lo), n).clone()
-        grid = points.view(levels * 2, hi - lo, n)  # (level and side, coordinate, n)
-        if coords is None:  # coordinate lo + i moves in row i: a diagonal
-            grid.diagonal(offset=lo, dim1=1, dim2=2).add_(moves)
+        first = int(need_f0 and lo == 0)
+        rows = levels * 2 * (hi - lo) + first  # f(x) first, where needed
+        points: Any
+        if isinstance(x, np.ndarray):
+            points = np.empty((rows, n), dtype=x.dtype)
+            points[:] = x
         else:
-            grid[:, torch.arange(hi - lo, device=x.device), coords[lo:hi]] += moves
-        first = need_f0 and lo == 0
-        if first:
-            points = torch.cat([x[None], points])
-        values = evaluate(clip(points, bounds))
+            points = x.expand(rows, n).clone()
+        # (level and side, coordinate, n): coordinate i of the batch moves in column i
+        grid = points[first:].reshape(levels * 2, hi - lo, n)
+        cols = _arange(lo, hi, x) if coords is None else coords[lo:hi]
+        grid[:, _arange(0, hi - lo, x), cols] += moves
+        values = evaluate(points if bounds is None else clip(points, bounds))
         nfev += points.shape[0]
         if first:
             f0, values = values[0], values[1:]
         parts.append(values.reshape(levels, 2, hi - lo, -1))
-    values = (parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)).permute(0, 1, 3, 2)
+    values = (parts[0] if len(parts) == 1 else _cat(parts, 2)).swapaxes(2, 3)
     differences = weight[1] * values[:, 0] + weight[2] * values[:, 1]  # (levels, m, c)
-    scale = torch.maximum(values[:, 0].abs(), values[:, 1].abs())
+    scale = _maximum(abs(values[:, 0]), abs(values[:, 1]))
     if f0 is not None:  # (no f0: every difference is central, f(x) weighs 0)
         differences += weight[0] * f0[:, None]
-        scale = torch.maximum(scale, f0.abs()[:, None])
+        scale = _maximum(scale, abs(f0)[:, None])
     differences /= steps[:, None, :]
-    rounding = torch.finfo(x.dtype).eps * weight.abs().sum(0) * scale / steps[:, None, :]
+    eps = (np.finfo if isinstance(x, np.ndarray) else torch.finfo)(x.dtype).eps
+    rounding = eps * abs(weight).sum(0) * scale / steps[:, None, :]
     return differences, rounding, f0, nfev
+
+
+def _maximum(a: Array, b: Array) -> Array:
+    """Elementwise maximum of two tensors or two arrays."""
+    if isinstance(a, np.ndarray):
+        larger: np.ndarray[Any, Any] = np.maximum(a, b)
+        return larger
+    return torch.maximum(a, b)
 
 
 def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.ndarray, ...]:
@@ -285,56 +345,92 @@ def _tableau_tensors(
     return tuple(torch.from_numpy(table).to(dtype=dtype, device=device) for table in tables)
 
 
+@lru_cache(maxsize=64)
+def _tableau_arrays(
+    rows: int, levels: int, ratio: float, one_sided: bool, dtype: np.dtype
+) -> tuple[np.ndarray, ...]:
+    """Return :func:`_tableau` as numpy arrays of ``dtype``."""
+    return tuple(table.astype(dtype) for table in _tableau(rows, levels, ratio, one_sided))
+
+
+def _tables(
+    rows: int, levels: int, ratio: float, one_sided: bool, like: Array
+) -> tuple[Array, ...]:
+    """Return :func:`_tableau` of the kind, dtype and device of ``like``."""
+    if isinstance(like, np.ndarray):
+        return _tableau_arrays(rows, levels, ratio, one_sided, like.dtype)
+    return _tableau_tensors(rows, levels, ratio, one_sided, like.dtype, like.device)
+
+
 def _extrapolate(
-    differences: torch.Tensor,
-    rounding: torch.Tensor,
+    differences: Any,
+    rounding: Any,
     ratio: float,
-    one_sided: torch.Tensor,
+    one_sided: Any,
     levels: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[Any, Any, Any]:
     """Richardson tableau over the first axis; the best extrapolant per entry and its error.
 
     ``differences`` and ``rounding`` are ``(rows, m, c)``; ``one_sided`` ``(c,)``
-    selects the error expansion ``h^2, h^3, ...`` over ``h^2, h^4, ...``. Extrapolants
-    combine at most ``levels`` consecutive rows. Each one's error estimate is the
-    largest of its three distances (see :func:`_tableau`) plus its rounding error; per
-    entry, the extrapolant with the smallest estimate wins (the first, in column order,
-    among equals; ``differences[-1]`` when none is finite). Also returns ``(c,)`` flags:
-    the coordinates whose best error estimate is dominated by truncation, not rounding,
-    where smaller steps promise better.
+    selects the error expansion ``h^2, h^3, ...`` over ``h^2, h^4, ...`` (None: all
+    central). Extrapolants combine at most ``levels`` consecutive rows. Each one's error
+    estimate is the largest of its three distances (see :func:`_tableau`) plus its
+    rounding error; per entry, the extrapolant with the smallest estimate wins (the
+    first, in column order, among equals; ``differences[-1]`` when none is finite).
+    Also returns ``(c,)`` flags: the coordinates whose best error estimate is dominated
+    by truncation, not rounding, where smaller steps promise better.
     """
     rows, m, c = differences.shape
     flat, flat_rounding = differences.reshape(rows, -1), rounding.reshape(rows, -1)
-    some = bool(one_sided.any())
+    some = one_sided is not None and bool(one_sided.any())
     kinds = (some,) if not some or bool(one_sided.all()) else (False, True)
     results = [_best_extrapolant(flat, flat_rounding, levels, ratio, kind) for kind in kinds]
     if len(results) == 1:
         value, best, best_rounding = (r.reshape(m, c) for r in results[0])
-    else:  # both kinds: each coordinate takes its own
+    else:  # both kinds (bounds, tensors): each coordinate takes its own
         mask = one_sided.expand(m, c).reshape(-1)
         value, best, best_rounding = (
             torch.where(mask, one, two).reshape(m, c) for two, one in zip(*results, strict=True)
         )
-    refine = (best > _TRUNCATION * best_rounding).any(dim=0)
+    refine = (best > _TRUNCATION * best_rounding).any(0)
     return value, best, refine
 
 
 def _best_extrapolant(
-    flat: torch.Tensor, flat_rounding: torch.Tensor, levels: int, ratio: float, one_sided: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return each column's best extrapolant of ``flat`` ``(rows, k)``: value, error, rounding."""
+    flat: Any, flat_rounding: Any, levels: int, ratio: float, one_sided: bool
+) -> tuple[Any, Any, Any]:
+    """Return each column's best extrapolant of ``flat`` ``(rows, k)``: value, error, rounding.
+
+    Tensors, or numpy arrays.
+    """
     rows = flat.shape[0]
-    combine = _tableau_tensors(rows, levels, ratio, one_sided, flat.dtype, flat.device)[0]
+    combine = _tables(rows, levels, ratio, one_sided, flat)[0]
     # Errors are real, even for a complex function's values.
-    _, round_off, extra = _tableau_tensors(
-        rows, levels, ratio, one_sided, flat_rounding.dtype, flat.device
-    )
+    _, round_off, extra = _tables(rows, levels, ratio, one_sided, flat_rounding)
     mixed = (combine @ flat).reshape(4, extra.shape[0], -1)
     rounded = round_off @ flat_rounding
-    error = mixed[1:].abs().amax(dim=0).add_(extra[:, None]).add_(rounded)
-    error = error.nan_to_num_(nan=torch.inf, posinf=torch.inf)  # NaN: never chosen
-    index = error.argmin(dim=0, keepdim=True)  # (min(dim=) is slow on CPU)
+    spread = abs(mixed[1:])
+    error = (spread.max(0) if isinstance(spread, np.ndarray) else spread.amax(0)) + extra[:, None]
+    error += rounded
+    if isinstance(error, np.ndarray):  # NaN: never chosen
+        error = np.nan_to_num(error, nan=np.inf, posinf=np.inf)
+        index = error.argmin(0)[None]
+        where: Callable[..., Any] = np.where
+
+        def pick(table: Any) -> Any:
+            return np.take_along_axis(table, index, 0)[0]
+    else:
+        error = error.nan_to_num_(nan=torch.inf, posinf=torch.inf)
+        index = error.argmin(dim=0, keepdim=True)  # (min(dim=) is slow on CPU)
+        where = torch.where
+
+        def pick(table: Any) -> Any:
+            return table.gather(0, index)[0]
+
     # The fallback by itself: its zero weights on a NaN difference still make NaN.
     chosen = index[0] != 0
-    value = torch.where(chosen, mixed[0].gather(0, index)[0], flat[-1])
-    return value, error.gather(0, index)[0], torch.where(chosen, rounded.gather(0, index)[0], 0.0)
+    return (
+        where(chosen, pick(mixed[0]), flat[-1]),
+        pick(error),
+        where(chosen, pick(rounded), 0.0),
+    )
