@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Source, all_finite, as_tensor
+from fdopt._tensor import Source, all_finite, as_tensor, numpy_view
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
 from fdopt.estimators import Bounds
 
 __all__ = ["box", "point"]
 
-_NUMPY = Source(numpy=True, device=torch.device("cpu"))
+_CPU = torch.device("cpu")
+_NUMPY = Source(numpy=True, device=_CPU)
 
 
 def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...]]:
@@ -30,14 +31,18 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
         A flat floating-point copy, the :class:`~fdopt._tensor.Source` of ``x``, and its
         original shape.
     """
+    host = x if type(x) is np.ndarray else None
+    if isinstance(x, torch.Tensor) and x.dtype.is_floating_point:
+        host = numpy_view(x)
     if (
-        type(x) is np.ndarray
-        and x.ndim <= 1
-        and x.dtype.kind == "f"
-        and x.dtype.isnative
-        and np.isfinite(x).all()
-    ):  # the common case, without a torch operation
-        return torch.from_numpy(x.reshape(-1).copy()), _NUMPY, x.shape
+        host is not None
+        and host.ndim <= 1
+        and host.dtype.kind == "f"
+        and host.dtype.isnative
+        and np.isfinite(host).all()
+    ):  # the common cases, numpy arrays and CPU tensors, without a torch operation
+        source = _NUMPY if host is x else Source(numpy=False, device=_CPU)
+        return torch.from_numpy(host.reshape(-1).copy()), source, tuple(host.shape)
     tensor, source = as_tensor(x, name=name)
     if tensor.is_complex():
         raise ArgumentTypeError(f"{name} must be real; got a complex array")

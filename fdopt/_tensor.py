@@ -25,6 +25,7 @@ __all__ = [
     "float_dtype",
     "from_numpy",
     "is_inexact",
+    "numpy_view",
     "real_dtype",
 ]
 
@@ -92,6 +93,22 @@ def all_finite(tensor: torch.Tensor) -> bool:
     if math.isfinite((total.abs() if total.is_complex() else total).item()):
         return True
     return bool(torch.isfinite(tensor).all())
+
+
+_NUMPY_DTYPES = frozenset(
+    {torch.float16, torch.float32, torch.float64, torch.complex64, torch.complex128}
+)
+
+
+def numpy_view(tensor: torch.Tensor) -> np.ndarray[Any, Any] | None:
+    """Return a CPU tensor's data as a numpy array sharing its memory, or None.
+
+    None for a tensor on another device or of a dtype numpy lacks (bfloat16, integers
+    are not asked for).
+    """
+    if tensor.device.type != "cpu" or tensor.dtype not in _NUMPY_DTYPES:
+        return None
+    return tensor.detach().numpy()
 
 
 def from_numpy(array: np.ndarray[Any, Any]) -> torch.Tensor:

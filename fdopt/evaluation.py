@@ -262,9 +262,11 @@ class Evaluator:
                 points = points.cpu().numpy()
         if self.point_shape is not None:
             points = points.reshape(points.shape[0], *self.point_shape)
-        if isinstance(points, np.ndarray):
+        if not isinstance(points, np.ndarray):
+            return list(points.clone().unbind(0))
+        if self.source.numpy:
             return list(points.copy())
-        return list(points.clone().unbind(0))
+        return list(torch.from_numpy(points.copy()).unbind(0))
 
     def _to_tensor(self, value: Any, device: torch.device, what: str, point: Any) -> torch.Tensor:
         try:
@@ -398,9 +400,9 @@ class Evaluator:
         parts = []
         for lo in range(0, batch.shape[0], size):
             chunk = batch[lo : lo + size]
-            result = self._call_batch(chunk)
+            result = self._call_batch(chunk if self.source.numpy else torch.from_numpy(chunk))
             try:
-                value = np.asarray(result)
+                value = np.asarray(result.detach().cpu() if torch.is_tensor(result) else result)
             except (TypeError, ValueError, RuntimeError) as exc:
                 raise FunctionOutputError(
                     f"fun must return numbers; got {type(result).__name__} for a batch of "
@@ -465,16 +467,22 @@ class Evaluator:
 
     @property
     def arrays(self) -> Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None:
-        """:meth:`array` where the function takes numpy arrays (a numpy ``x``), else None."""
-        return self.array if self.source.numpy else None
+        """Evaluate numpy points, returning numpy values; None for functions on a GPU.
+
+        :meth:`array`, for a function of numpy arrays or of CPU tensors. Estimators that
+        compute in numpy take this route: each torch operation they spare costs
+        microseconds.
+        """
+        return self.array if self.source.numpy or self.source.device.type == "cpu" else None
 
     def array(self, points: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Evaluate a function that takes numpy arrays at each row of numpy ``points``.
+        """Evaluate the function at each row of numpy ``points``, returning numpy values.
 
-        :meth:`__call__` without torch (it calls this for a numpy ``x``): each torch
-        operation costs microseconds, as much as a small batch of a cheap function.
-        Parameters, returns and errors as in :meth:`__call__`, with numpy arrays for
-        tensors.
+        :meth:`__call__` without torch operations (it calls this for a numpy ``x``):
+        each costs microseconds, as much as a small batch of a cheap function. A function
+        of tensors (on the CPU) gets the points as tensors sharing their memory, and its
+        values are read as arrays. Parameters, returns and errors as in
+        :meth:`__call__`, with numpy arrays for tensors.
         """
         k = points.shape[0]
         self._spend(k)
@@ -488,7 +496,7 @@ class Evaluator:
             results, user_points = self._plain(points)
             scalars = self._scalars(results, user_points.__getitem__)
             values = (
-                self._rows(results, _CPU, user_points.__getitem__).numpy()
+                self._rows(results, _CPU, user_points.__getitem__).detach().numpy()
                 if scalars is None
                 else scalars
             )

@@ -248,8 +248,11 @@ def test_complex_values_are_differentiated_part_by_part():
     output=st.sampled_from(["scalar", "vector", "complex"]),
     levels=st.integers(2, 5),
     with_f0=st.booleans(),
+    tensors=st.booleans(),
 )
-def test_numpy_route_gives_the_torch_routes_estimate(xs, vectorized, output, levels, with_f0):
+def test_numpy_route_gives_the_torch_routes_estimate(
+    xs, vectorized, output, levels, with_f0, tensors
+):
     # An evaluator that takes numpy arrays gets Richardson in numpy; the oracle is the
     # torch route on the same evaluator, hidden behind a plain callable. Both round the
     # same numbers the same way, up to the order of a few sums.
@@ -272,9 +275,12 @@ def test_numpy_route_gives_the_torch_routes_estimate(xs, vectorized, output, lev
     f0 = torch.from_numpy(np.atleast_1d(fun(x.numpy()[None] if vectorized else x.numpy())))
     known = f0.reshape(-1) if with_f0 else None
     routes = []
+    call = (lambda p: torch.from_numpy(np.asarray(fun(p.numpy())))) if tensors else fun
     for hide in (False, True):
         evaluator = Evaluator(
-            fun, source=Source(numpy=True, device=torch.device("cpu")), vectorized=vectorized
+            call,
+            source=Source(numpy=not tensors, device=torch.device("cpu")),
+            vectorized=vectorized,
         )
         evaluate = (lambda p, e=evaluator: e(p)) if hide else evaluator
         routes.append((richardson(evaluate, x, settings_, f0=known), evaluator.nfev))

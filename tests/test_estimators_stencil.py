@@ -444,14 +444,20 @@ class TestNumpyRoute:
     """
 
     @staticmethod
-    def both(estimate, settings, fun, x, *, f0=None, **kwargs):
+    def both(estimate, settings, fun, x, *, f0=None, tensors=False, **kwargs):
         from fdopt._tensor import Source
         from fdopt.evaluation import Evaluator
 
-        numpy_source = Source(numpy=True, device=torch.device("cpu"))
+        source = Source(numpy=not tensors, device=torch.device("cpu"))
+        if tensors:  # a function of CPU tensors: the same numbers
+            numpy_fun = fun
+
+            def fun(p):
+                return torch.from_numpy(np.asarray(numpy_fun(p.numpy())))
+
         routes = []
         for hide in (False, True):
-            evaluator = Evaluator(fun, source=numpy_source, **kwargs)
+            evaluator = Evaluator(fun, source=source, **kwargs)
             evaluate = (lambda p, e=evaluator: e(p)) if hide else evaluator
             routes.append((estimate(evaluate, x, settings, f0=f0), evaluator.nfev))
         return routes
@@ -463,8 +469,11 @@ class TestNumpyRoute:
         dtype=st.sampled_from([torch.float64, torch.float32]),
         vectorized=st.booleans(),
         with_f0=st.booleans(),
+        tensors=st.booleans(),
     )
-    def test_same_estimate_as_the_torch_route(self, data, case, n, dtype, vectorized, with_f0):
+    def test_same_estimate_as_the_torch_route(
+        self, data, case, n, dtype, vectorized, with_f0, tensors
+    ):
         method, settings, *_ = METHODS[case]
         step = data.draw(
             st.sampled_from([None, 1e-3, tuple(data.draw(st.floats(1e-4, 1e-2)) for _ in range(n))])
@@ -482,7 +491,7 @@ class TestNumpyRoute:
         f0 = torch.from_numpy(fun(x.numpy()[None] if vectorized else x.numpy())).reshape(-1, 2)
         known = f0[0].to(dtype) if with_f0 else None
         (lean, lean_nfev), (full, full_nfev) = self.both(
-            method, settings, fun, x, f0=known, vectorized=vectorized
+            method, settings, fun, x, f0=known, vectorized=vectorized, tensors=tensors
         )
         assert lean.nfev == full.nfev == lean_nfev == full_nfev
         assert lean.value.dtype == full.value.dtype == dtype

@@ -414,9 +414,34 @@ class TestAxis:
 class TestArray:
     """``Evaluator.array``: numpy points in, numpy values out (``__call__`` uses it for numpy)."""
 
-    def test_only_functions_of_numpy_arrays_take_the_route(self):
-        assert Evaluator(sphere, source=NUMPY).arrays is not None
-        assert Evaluator(sphere, source=TORCH).arrays is None
+    def test_numpy_points_reach_the_function_in_the_kind_it_takes(self):
+        ev = Evaluator(sphere, source=NUMPY)
+        assert ev.arrays == ev.array
+        seen = []
+
+        def torch_fun(x):
+            seen.append(type(x))
+            return float((x**2).sum())
+
+        ev = Evaluator(torch_fun, source=TORCH)
+        values = ev.arrays(points().numpy())
+        assert isinstance(values, np.ndarray)
+        np.testing.assert_allclose(values, expected(points()).numpy())
+        assert set(seen) == {torch.Tensor}
+        assert ev.nfev == 5
+        # Not for a function of tensors elsewhere: it takes points on its device.
+        elsewhere = Source(numpy=False, device=torch.device("meta"))
+        assert Evaluator(sphere, source=elsewhere).arrays is None
+
+    @pytest.mark.parametrize("vectorized", [False, True])
+    def test_values_of_a_torch_function_that_carry_gradients(self, vectorized):
+        weight = torch.tensor(2.0, requires_grad=True)  # a model's parameter, say
+        ev = Evaluator(
+            (lambda X: weight * (X**2).sum(1)) if vectorized else (lambda x: weight * x @ x),
+            source=TORCH,
+            vectorized=vectorized,
+        )
+        np.testing.assert_allclose(ev.array(points().numpy()), 2 * expected(points()).numpy())
 
     @pytest.mark.parametrize("vectorized", [False, True])
     @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Array
+from fdopt._tensor import Array, numpy_view
 from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
 from fdopt.estimators._box import clip
 from fdopt.estimators.stencil import fit_steps
@@ -129,11 +129,12 @@ def richardson(
     # An evaluator that takes numpy arrays gets them, without torch operations, if no
     # bounds: the same steps, in numpy (a torch operation costs microseconds).
     array = None if bounds is not None else getattr(evaluate, "arrays", None)
-    if array is None:
+    host = None if array is None else numpy_view(x)
+    known = None if f0 is None or host is None else numpy_view(f0)
+    if array is None or host is None or (f0 is not None and known is None):
         value, error, f0, h, nfev = _richardson(evaluate, x, base, levels, ratio, bounds, f0)
         return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
-    known = None if f0 is None else f0.numpy()  # central everywhere: f(x) is not needed
-    value, error, _, h, nfev = _richardson(array, x.numpy(), base, levels, ratio, None, known)
+    value, error, _, h, nfev = _richardson(array, host, base, levels, ratio, None, known)
     return Estimate(
         value=torch.from_numpy(value),
         nfev=nfev,

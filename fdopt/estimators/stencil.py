@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, from_numpy
+from fdopt._tensor import Array, from_numpy, numpy_view
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     MAX_BATCH_ELEMENTS,
@@ -307,21 +307,19 @@ def _row(
 
 def _array_jacobian(
     array: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]],
-    point: torch.Tensor,
+    x: np.ndarray[Any, Any],
     stencil: Stencil,
     order: int,
     step: float | tuple[float, ...] | None,
     second: bool,
-    known: torch.Tensor | None,
+    f0: np.ndarray[Any, Any] | None,
 ) -> Estimate:
     """:func:`_jacobian` without bounds, in numpy, for an evaluator that takes arrays.
 
     For a cheap function of few variables, the torch operations of the general route
     cost several times the function's calls; here there are none.
     """
-    x = point.numpy()
     h = representable(x, _relative_steps(x, order, step))
-    f0 = None if known is None else known.numpy().astype(x.dtype, copy=False)
     offsets, w, center = _row(stencil, x.dtype)
     n, s = x.shape[0], offsets.shape[0]
     need_f0 = f0 is None and center != 0
@@ -370,8 +368,10 @@ def _jacobian(
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
     lazy = makes_points is not None and makes_points(x, width * x.shape[0])
     array = None if lazy or bounds is not None else getattr(evaluate, "arrays", None)
-    if array is not None and step != "auto":
-        return _array_jacobian(array, x, stencils[0], order, step, second, f0)  # type: ignore[arg-type]
+    host = None if array is None or step == "auto" else numpy_view(x)
+    host_f0 = None if f0 is None or host is None else numpy_view(f0.to(x.dtype))
+    if host is not None and (f0 is None or host_f0 is not None):
+        return _array_jacobian(array, host, stencils[0], order, step, second, host_f0)  # type: ignore[arg-type]
     noise, spent = None, 0
     if step == "auto":
         from fdopt.estimators.noise import auto_step
