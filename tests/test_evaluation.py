@@ -415,8 +415,8 @@ class TestArray:
     """``Evaluator.array``: numpy points in, numpy values out (``__call__`` uses it for numpy)."""
 
     def test_numpy_points_reach_the_function_in_the_kind_it_takes(self):
-        ev = Evaluator(sphere, source=NUMPY)
-        assert ev.arrays == ev.array
+        ev = Evaluator(sphere, source=NUMPY, vectorized=False)
+        assert ev.arrays(10**6, 10) == ev.array  # numpy functions: always
         seen = []
 
         def torch_fun(x):
@@ -424,14 +424,18 @@ class TestArray:
             return float((x**2).sum())
 
         ev = Evaluator(torch_fun, source=TORCH)
-        values = ev.arrays(points().numpy())
+        values = ev.arrays(5, 3)(points().numpy())
         assert isinstance(values, np.ndarray)
         np.testing.assert_allclose(values, expected(points()).numpy())
         assert set(seen) == {torch.Tensor}
         assert ev.nfev == 5
-        # Not for a function of tensors elsewhere: it takes points on its device.
+        # Not for a function of tensors elsewhere: it takes points on its device; nor
+        # for a vectorized one with more points than one call takes.
         elsewhere = Source(numpy=False, device=torch.device("meta"))
-        assert Evaluator(sphere, source=elsewhere).arrays is None
+        assert Evaluator(sphere, source=elsewhere).arrays(5, 3) is None
+        batched = Evaluator(torch_fun, source=TORCH, vectorized=True, batch_size=4)
+        assert batched.arrays(4, 3) == batched.array
+        assert batched.arrays(5, 3) is None
 
     @pytest.mark.parametrize("vectorized", [False, True])
     def test_values_of_a_torch_function_that_carry_gradients(self, vectorized):

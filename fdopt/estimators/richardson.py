@@ -128,7 +128,8 @@ def richardson(
         base = default_richardson_step(x.dtype, levels, ratio)
     # An evaluator that takes numpy arrays gets them, without torch operations, if no
     # bounds: the same steps, in numpy (a torch operation costs microseconds).
-    array = None if bounds is not None else getattr(evaluate, "arrays", None)
+    arrays = None if bounds is not None else getattr(evaluate, "arrays", None)
+    array = None if arrays is None else arrays(2 * levels * x.shape[0], x.shape[0])
     host = None if array is None else numpy_view(x)
     known = None if f0 is None or host is None else numpy_view(f0)
     if array is None or host is None or (f0 is not None and known is None):

@@ -367,7 +367,8 @@ def _jacobian(
     makes_points = getattr(evaluate, "makes_points", None)
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
     lazy = makes_points is not None and makes_points(x, width * x.shape[0])
-    array = None if lazy or bounds is not None else getattr(evaluate, "arrays", None)
+    arrays = None if lazy or bounds is not None else getattr(evaluate, "arrays", None)
+    array = None if arrays is None else arrays(width * x.shape[0] + 1, x.shape[0])
     host = None if array is None or step == "auto" else numpy_view(x)
     host_f0 = None if f0 is None or host is None else numpy_view(f0.to(x.dtype))
     if host is not None and (f0 is None or host_f0 is not None):
