@@ -108,7 +108,7 @@ def numpy_view(tensor: torch.Tensor) -> np.ndarray[Any, Any] | None:
     """
     if tensor.device.type != "cpu" or tensor.dtype not in _NUMPY_DTYPES:
         return None
-    return tensor.detach().numpy()
+    return (tensor.detach() if tensor.requires_grad else tensor).numpy()
 
 
 def from_numpy(array: np.ndarray[Any, Any]) -> torch.Tensor:
