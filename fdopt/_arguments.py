@@ -54,7 +54,7 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
     if not all_finite(flat):
         i = int((~torch.isfinite(flat)).nonzero()[0, 0])
         raise ArgumentValueError(f"{name} must be finite; {name}[{i}] = {float(flat[i])}")
-    return flat.clone(), source, tuple(tensor.shape)
+    return flat.detach().clone(), source, tuple(tensor.shape)
 
 
 def _bound_pairs(

@@ -328,3 +328,18 @@ def test_quadratics_with_random_bounds_are_exact_and_stay_in_the_box(n, seed, me
     scale = max(1.0, float(np.max(np.abs(exact))), float(np.max(np.abs(x))) * np.abs(a).max())
     tolerance = 1e-5 if method in ("forward", "backward") or min(below, above) < 1e-4 else 1e-8
     np.testing.assert_allclose(g, exact, atol=tolerance * scale)
+
+
+def test_a_tensor_that_requires_grad_is_taken_as_data():
+    x = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    seen = []
+
+    def fun(p):
+        seen.append(p.requires_grad)
+        return (p**2).sum()
+
+    g = fdopt.grad(fun, x)
+    torch.testing.assert_close(g, torch.tensor([2.0, -4.0], dtype=torch.float64))
+    assert not g.requires_grad
+    assert not any(seen)
+    assert x.grad is None
