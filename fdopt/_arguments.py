@@ -39,7 +39,7 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
         and host.ndim <= 1
         and host.dtype.kind == "f"
         and host.dtype.isnative
-        and np.isfinite(host).all()
+        and all_finite(host)
     ):  # the common cases, numpy arrays and CPU tensors, without a torch operation
         source = _NUMPY if host is x else Source(numpy=False, device=_CPU)
         return torch.from_numpy(host.reshape(-1).copy()), source, tuple(host.shape)

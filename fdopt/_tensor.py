@@ -80,13 +80,16 @@ def float_dtype(dtype: torch.dtype, *, numpy_rules: bool) -> torch.dtype:
     return torch.float64 if numpy_rules else torch.get_default_dtype()
 
 
-def all_finite(tensor: torch.Tensor) -> bool:
-    """Return whether every entry of ``tensor`` is finite (no NaN, no infinity).
+def all_finite(tensor: torch.Tensor | np.ndarray[Any, Any]) -> bool:
+    """Return whether every entry of ``tensor`` (or numpy array) is finite.
 
-    Summing first is cheaper than a boolean mask: a finite sum means that every term
-    was finite. Only a sum that is not (a non-finite entry, or finite entries that
-    overflow together) leads to the entry-by-entry check.
+    For a tensor, summing first is cheaper than a boolean mask: a finite sum means that
+    every term was finite. Only a sum that is not (a non-finite entry, or finite entries
+    that overflow together) leads to the entry-by-entry check. An array takes the mask,
+    reduced by a ufunc call (no Python wrapper, and no overflow warning from a sum).
     """
+    if isinstance(tensor, np.ndarray):
+        return bool(np.logical_and.reduce(np.isfinite(tensor), axis=None))
     if not is_inexact(tensor.dtype):
         return True
     total = tensor.sum()

@@ -85,11 +85,6 @@ def _placed(x: torch.Tensor, cols: torch.Tensor, moved: torch.Tensor) -> torch.T
     return points
 
 
-def _finite(values: np.ndarray[Any, Any]) -> bool:
-    """Return whether every entry of ``values`` is finite (ufunc calls: no Python wrapper)."""
-    return bool(np.logical_and.reduce(np.isfinite(values), axis=None))
-
-
 def _finite_scalars(results: list[Any]) -> bool:
     """Return whether every real scalar in ``results`` is finite, without numpy.
 
@@ -517,7 +512,7 @@ class Evaluator:
                 else scalars
             )
         values = _in_precision(values, points)
-        finite = _finite(values) if scalars is None else _finite_scalars(results)
+        finite = all_finite(values) if scalars is None else _finite_scalars(results)
         if self.track_best or (self.nonfinite == "raise" and not finite):
             self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))
         return values

@@ -251,6 +251,20 @@ class TestAllFinite:
     def test_integers_are_finite(self):
         assert all_finite(torch.tensor([2**62, 2**62, 2**62]))
 
+    @pytest.mark.parametrize(
+        ("values", "finite"),
+        [
+            (np.array([1e308, 1e308, 1e308]), True),  # no overflow warning from a sum
+            (np.array([[1.0, np.nan]]), False),
+            (np.array([np.inf, -np.inf]), False),
+            (np.array([1.0 + 1j, complex(0, np.inf)]), False),
+            (np.array([2**62, 2**62], dtype=np.int64), True),
+            (np.empty((0, 1)), True),
+        ],
+    )
+    def test_numpy_arrays(self, values, finite):
+        assert all_finite(values) is finite
+
 
 class TestCheckInt:
     @pytest.mark.parametrize(
