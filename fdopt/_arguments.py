@@ -16,10 +16,33 @@ from fdopt._tensor import Source, all_finite, as_tensor, numpy_view
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
 from fdopt.estimators import Bounds
 
-__all__ = ["box", "point"]
+__all__ = ["box", "host_point", "point"]
 
 _CPU = torch.device("cpu")
 _NUMPY = Source(numpy=True, device=_CPU)
+
+
+def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] | None:
+    """:func:`point` for the common cases, a numpy array or a CPU tensor, in numpy.
+
+    Returns a flat copy of ``x`` as a numpy array, with the source and shape of ``x``,
+    when ``x`` is a real, finite, native-endian float array (or the data of such a CPU
+    tensor) of at most one dimension; None for every other ``x``, which :func:`point`
+    checks and describes.
+    """
+    host = x if type(x) is np.ndarray else None
+    if isinstance(x, torch.Tensor) and x.dtype.is_floating_point:
+        host = numpy_view(x)
+    if (
+        host is None
+        or host.ndim > 1
+        or host.dtype.kind != "f"
+        or not host.dtype.isnative
+        or not all_finite(host)
+    ):
+        return None
+    source = _NUMPY if host is x else Source(numpy=False, device=_CPU)
+    return host.reshape(-1).copy(), source, tuple(host.shape)
 
 
 def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...]]:
@@ -31,18 +54,9 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
         A flat floating-point copy, the :class:`~fdopt._tensor.Source` of ``x``, and its
         original shape.
     """
-    host = x if type(x) is np.ndarray else None
-    if isinstance(x, torch.Tensor) and x.dtype.is_floating_point:
-        host = numpy_view(x)
-    if (
-        host is not None
-        and host.ndim <= 1
-        and host.dtype.kind == "f"
-        and host.dtype.isnative
-        and all_finite(host)
-    ):  # the common cases, numpy arrays and CPU tensors, without a torch operation
-        source = _NUMPY if host is x else Source(numpy=False, device=_CPU)
-        return torch.from_numpy(host.reshape(-1).copy()), source, tuple(host.shape)
+    checked = host_point(x)
+    if checked is not None:  # without a torch operation but the last
+        return torch.from_numpy(checked[0]), checked[1], checked[2]
     tensor, source = as_tensor(x, name=name)
     if tensor.is_complex():
         raise ArgumentTypeError(f"{name} must be real; got a complex array")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import torch
 
 from fdopt import _arguments
@@ -20,8 +22,12 @@ __all__ = ["resolve", "run_estimator"]
 
 def resolve(
     method: str, step: float | str | None, settings: dict[str, Any], *, hessian: bool = False
-) -> tuple[Settings, Callable[..., Estimate]]:
+) -> tuple[Settings, Callable[..., Estimate[Any]], bool]:
     """Validate a method's name and settings; return its settings model and estimator.
+
+    The third entry says whether the estimator takes a numpy ``x``. A call with the
+    same (hashable) arguments as an earlier one reuses its validated model: the models
+    are immutable, and validating costs as much as a small gradient.
 
     Raises
     ------
@@ -30,16 +36,37 @@ def resolve(
     pydantic.ValidationError
         For unknown or invalid settings.
     """
-    options: dict[str, Any] = {"method": method, **settings}
+    options = {**settings, "method": method}
     if step is not None:
         options["step"] = step
+    key = tuple((name, type(value), value) for name, value in sorted(options.items()))
+    try:
+        hash(key)
+    except TypeError:  # an unhashable setting: validated as it is
+        return _resolve(options, hessian)
+    return _resolved(key, hessian)
+
+
+@lru_cache(maxsize=64)
+def _resolved(
+    key: tuple[tuple[str, type, Any], ...], hessian: bool
+) -> tuple[Settings, Callable[..., Estimate[Any]], bool]:
+    """:func:`_resolve`, cached on the options and their types (``1`` is not ``True``)."""
+    return _resolve({name: value for name, _, value in key}, hessian)
+
+
+def _resolve(
+    options: dict[str, Any], hessian: bool
+) -> tuple[Settings, Callable[..., Estimate[Any]], bool]:
+    method = options["method"]
     if hessian:
-        return HessianSettings.model_validate(options), _hessian
+        return HessianSettings.model_validate(options), _hessian, False
     if method not in ESTIMATORS:
         raise ArgumentValueError(
             f"method must be one of {', '.join(map(repr, ESTIMATORS))}; got {method!r}"
         )
-    return ESTIMATORS[method].settings.model_validate(options), ESTIMATORS[method].estimate
+    entry = ESTIMATORS[method]
+    return entry.settings.model_validate(options), entry.estimate, entry.arrays
 
 
 def run_estimator(
@@ -57,8 +84,11 @@ def run_estimator(
     settings: dict[str, Any],
     hessian: bool = False,
     f0: float | None = None,
-) -> tuple[Estimate, Source, tuple[int, ...], bool | None]:
+) -> tuple[Estimate[Any], Source, tuple[int, ...], bool | None]:
     """Validate the arguments, build the evaluator and run one estimator at ``x``.
+
+    A numpy ``x`` without bounds goes to an estimator that takes numpy arrays as one (a
+    copy): its estimate is then of numpy arrays, computed without torch operations.
 
     Returns
     -------
@@ -66,9 +96,18 @@ def run_estimator(
         The estimate, the :class:`~fdopt._tensor.Source` and shape of ``x``, and whether
         the function returned scalars.
     """
-    x0, source, shape = _arguments.point(x)
-    model, estimator = resolve(method, step, settings, hessian=hessian)
-    box = _arguments.box(bounds, x0)
+    model, estimator, arrays = resolve(method, step, settings, hessian=hessian)
+    numpy_x = arrays and bounds is None and type(x) is np.ndarray
+    checked = _arguments.host_point(x) if numpy_x else None
+    x0: Any
+    if checked is not None:
+        x0, source, shape = checked
+        known: Any = None if f0 is None else np.array([f0], dtype=x0.dtype)
+        box = None
+    else:
+        x0, source, shape = _arguments.point(x)
+        known = None if f0 is None else torch.tensor([f0], dtype=x0.dtype, device=x0.device)
+        box = _arguments.box(bounds, x0)
     with Evaluator(
         fun,
         source=source,
@@ -79,6 +118,5 @@ def run_estimator(
         maxfev=maxfev,
         point_shape=shape,
     ) as evaluator:
-        known = None if f0 is None else torch.tensor([f0], dtype=x0.dtype, device=x0.device)
         estimate = estimator(evaluator, x0, model, bounds=box, f0=known)
     return estimate, source, shape, evaluator.scalar

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
+from typing_extensions import TypeVar
 
 from fdopt.errors import ArgumentTypeError
 
@@ -29,8 +30,8 @@ __all__ = [
     "real_dtype",
 ]
 
-Array = TypeVar("Array", torch.Tensor, "np.ndarray[Any, Any]")
-"""A torch tensor or a numpy array: for helpers that serve both kinds."""
+Array = TypeVar("Array", torch.Tensor, "np.ndarray[Any, Any]", default=torch.Tensor)
+"""A torch tensor or a numpy array: for helpers that serve both kinds (default: tensor)."""
 
 # numpy integer types torch cannot do arithmetic on everywhere: widen them first.
 _WIDEN_UNSIGNED = {np.dtype(np.uint16): np.int32, np.dtype(np.uint32): np.int64}
@@ -51,11 +52,15 @@ class Source:
     numpy: bool
     device: torch.device
 
-    def wrap(self, result: torch.Tensor) -> Any:
-        """Return ``result`` as the caller's kind: a numpy array or a tensor."""
-        if self.numpy:
-            return result.numpy()
-        return result
+    def wrap(self, result: torch.Tensor | np.ndarray[Any, Any]) -> Any:
+        """Return ``result`` as the caller's kind: a numpy array or a tensor.
+
+        A numpy ``result`` (an estimate computed in numpy for a numpy caller) is returned
+        as it is.
+        """
+        if isinstance(result, np.ndarray) or not self.numpy:
+            return result
+        return result.numpy()
 
 
 def is_inexact(dtype: torch.dtype) -> bool:

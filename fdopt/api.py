@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from scipy.optimize import OptimizeResult
 
@@ -51,9 +52,11 @@ class EstimateInfo:
     noise: Any = None
 
 
-def _info(estimate: Estimate, source: Source) -> EstimateInfo:
-    def wrap(value: torch.Tensor | None) -> Any:
-        return None if value is None else source.wrap(value.detach())
+def _info(estimate: Estimate[Any], source: Source) -> EstimateInfo:
+    def wrap(value: torch.Tensor | np.ndarray[Any, Any] | None) -> Any:
+        if isinstance(value, torch.Tensor):
+            value = value.detach()
+        return None if value is None else source.wrap(value)
 
     return EstimateInfo(
         nfev=estimate.nfev,
@@ -65,7 +68,7 @@ def _info(estimate: Estimate, source: Source) -> EstimateInfo:
 
 
 def _finish(
-    estimate: Estimate, source: Source, full_output: bool, shape: tuple[int, ...] | None = None
+    estimate: Estimate[Any], source: Source, full_output: bool, shape: tuple[int, ...] | None = None
 ) -> Any:
     """Return the estimate in the caller's kind, with its :class:`EstimateInfo` if asked.
 

@@ -396,10 +396,20 @@ class Evaluator:
         A function of tensors gets one tensor sharing ``batch``'s memory, sliced.
         """
         given = batch if self.source.numpy else torch.from_numpy(batch)
-        parts = []
-        for lo in range(0, batch.shape[0], size):
-            chunk = given[lo : lo + size]
-            result = self._call_batch(chunk)
+        if batch.shape[0] <= size:  # the common case: one call
+            return self._numpy_value(self._call_batch(given), given)
+        return np.concatenate(
+            [
+                self._numpy_value(self._call_batch(chunk), chunk)
+                for chunk in (given[lo : lo + size] for lo in range(0, batch.shape[0], size))
+            ]
+        )
+
+    def _numpy_value(self, result: Any, chunk: Any) -> np.ndarray[Any, Any]:
+        """Return a vectorized call's ``result`` on ``chunk`` as a checked ``(k, m)`` array."""
+        if type(result) is np.ndarray:
+            value = result
+        else:
             try:
                 value = (
                     result.detach().cpu().numpy()
@@ -412,15 +422,14 @@ class Evaluator:
                     f"{chunk.shape[0]} points",
                     x=chunk,
                 ) from exc
-            if value.dtype.kind not in "iufc":
-                got = "booleans" if value.dtype.kind == "b" else type(result).__name__
-                raise FunctionOutputError(
-                    f"fun must return numbers; got {got} for a batch of {chunk.shape[0]} points",
-                    x=chunk,
-                )
-            self._check_batch_shape(value.shape, chunk.shape[0], chunk)
-            parts.append(value.reshape(chunk.shape[0], -1))
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if value.dtype.kind not in "iufc":
+            got = "booleans" if value.dtype.kind == "b" else type(result).__name__
+            raise FunctionOutputError(
+                f"fun must return numbers; got {got} for a batch of {chunk.shape[0]} points",
+                x=chunk,
+            )
+        self._check_batch_shape(value.shape, chunk.shape[0], chunk)
+        return value.reshape(chunk.shape[0], -1)
 
     def _batched(self, points: torch.Tensor, size: int) -> torch.Tensor:
         if points.shape[0] <= size:  # the common case: the whole batch in one call
@@ -525,7 +534,7 @@ class Evaluator:
             )
         self.nfev += k
 
-    def makes_points(self, x: torch.Tensor, k: int) -> bool:
+    def makes_points(self, x: torch.Tensor | np.ndarray[Any, Any], k: int) -> bool:
         """Whether :meth:`axis` makes ``k`` points around ``x`` one at a time itself.
 
         True for a plain numpy function called in this thread at a 1-D ``x``, when the

@@ -49,3 +49,19 @@ def rosen_grad(x):
     g[:-1] = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
     g[1:] += 200 * (x[1:] - x[:-1] ** 2)
     return g
+
+
+def numpy_estimate_as_tensors(estimate):
+    """Check that every array of an estimate is a numpy array; return it with tensors."""
+    import dataclasses
+
+    import numpy as np
+
+    fields = {}
+    for field in dataclasses.fields(estimate):
+        value = getattr(estimate, field.name)
+        if field.name != "nfev" and value is not None:
+            assert isinstance(value, np.ndarray), (field.name, type(value))
+            value = torch.from_numpy(np.array(value))
+        fields[field.name] = value
+    return type(estimate)(**fields)

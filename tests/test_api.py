@@ -233,6 +233,25 @@ class TestBadInput:
         with pytest.raises(ValidationError, match=field):
             fdopt.grad(rosen, X0, **kwargs)
 
+    def test_settings_errors_are_raised_on_every_call(self):
+        # Validated models are reused; an invalid setting is never cached as valid.
+        for _ in range(2):
+            with pytest.raises(ValidationError, match="accuracy"):
+                fdopt.grad(rosen, X0, accuracy=3)
+
+    def test_validated_settings_are_reused_by_value_and_type(self):
+        from fdopt._estimate import resolve
+
+        first = resolve("spsa", None, {"samples": 4, "seed": 1})[0]
+        assert resolve("spsa", None, {"seed": 1, "samples": 4})[0] is first
+        assert resolve("spsa", None, {"samples": 4, "seed": 2})[0].seed == 2
+        assert resolve("spsa", None, {"samples": 4.0, "seed": 1})[0] is not first
+        with pytest.raises(ValidationError, match="samples"):
+            resolve("spsa", None, {"samples": 4.5})
+        # an unhashable setting is validated as it is
+        model = resolve("central", [1e-3, 2e-3], {})[0]
+        assert model.step == (1e-3, 2e-3)
+
     def test_vector_function_needs_jacobian(self):
         with pytest.raises(FunctionOutputError, match=r"use fdopt\.jacobian"):
             fdopt.grad(lambda x: np.array([1.0, 2.0]) * x[0], X0)
@@ -279,6 +298,24 @@ class TestConformance:
         fun, calls = counting(rosen_complex if method == "complex" else rosen)
         _, info = fdopt.grad(fun, X0, method=method, full_output=True, **seeded(method))
         assert info.nfev == len(calls) > 0
+
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    def test_a_numpy_x_and_a_list_give_the_same_estimate_in_numpy(self, method):
+        # An array x may be estimated in numpy, a list always goes through tensors: the
+        # same numbers, and every reported array is numpy either way.
+        fun = rosen_complex if method == "complex" else rosen
+        options = {"method": method, "full_output": True, **seeded(method)}
+        g_array, info_array = fdopt.grad(fun, X0, **options)
+        g_list, info_list = fdopt.grad(fun, X0.tolist(), **options)
+        np.testing.assert_allclose(g_array, g_list, rtol=1e-13, atol=1e-13)
+        assert info_array.nfev == info_list.nfev
+        for field in ("f0", "error", "step", "noise"):
+            mine, theirs = getattr(info_array, field), getattr(info_list, field)
+            assert (mine is None) == (theirs is None), field
+            if mine is not None:
+                assert isinstance(mine, np.ndarray)
+                assert isinstance(theirs, np.ndarray)
+                np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-15)
 
     @pytest.mark.parametrize("method", sorted(ESTIMATORS))
     def test_same_seed_same_estimate_and_inputs_untouched(self, method):

@@ -11,7 +11,7 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.richardson import _extrapolate, default_richardson_step, richardson
 from fdopt.settings import RichardsonSettings
-from tests.helpers import Recorder, rosen_grad, rosen_t
+from tests.helpers import Recorder, numpy_estimate_as_tensors, rosen_grad, rosen_t
 from tests.helpers import rosen_column as rosen
 
 DEFAULT = RichardsonSettings()
@@ -249,9 +249,10 @@ def test_complex_values_are_differentiated_part_by_part():
     levels=st.integers(2, 5),
     with_f0=st.booleans(),
     tensors=st.booleans(),
+    numpy_x=st.booleans(),
 )
 def test_numpy_route_gives_the_torch_routes_estimate(
-    xs, vectorized, output, levels, with_f0, tensors
+    xs, vectorized, output, levels, with_f0, tensors, numpy_x
 ):
     # An evaluator that takes numpy arrays gets Richardson in numpy; the oracle is the
     # torch route on the same evaluator, hidden behind a plain callable. Both round the
@@ -274,6 +275,9 @@ def test_numpy_route_gives_the_torch_routes_estimate(
     settings_ = RichardsonSettings(levels=levels)
     f0 = torch.from_numpy(np.atleast_1d(fun(x.numpy()[None] if vectorized else x.numpy())))
     known = f0.reshape(-1) if with_f0 else None
+    numpy_x = numpy_x and not tensors  # a numpy x: estimates of numpy arrays on both
+    if numpy_x:
+        x, known = x.numpy(), None if known is None else known.numpy()
     routes = []
     call = (lambda p: torch.from_numpy(np.asarray(fun(p.numpy())))) if tensors else fun
     for hide in (False, True):
@@ -285,6 +289,8 @@ def test_numpy_route_gives_the_torch_routes_estimate(
         evaluate = (lambda p, e=evaluator: e(p)) if hide else evaluator
         routes.append((richardson(evaluate, x, settings_, f0=known), evaluator.nfev))
     (lean, lean_nfev), (full, full_nfev) = routes
+    if numpy_x:  # the hidden evaluator's torch route, converted back
+        lean, full = numpy_estimate_as_tensors(lean), numpy_estimate_as_tensors(full)
     assert lean.nfev == full.nfev == lean_nfev == full_nfev
     assert lean.value.dtype == full.value.dtype
     torch.testing.assert_close(lean.value, full.value, rtol=1e-12, atol=1e-12)

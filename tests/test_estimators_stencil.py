@@ -22,7 +22,7 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds, default_step
 from fdopt.estimators.stencil import backward, central, central4, forward
 from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
-from tests.helpers import make_evaluate, rosen_t
+from tests.helpers import make_evaluate, numpy_estimate_as_tensors, rosen_t
 
 F64 = torch.float64
 
@@ -470,9 +470,10 @@ class TestNumpyRoute:
         vectorized=st.booleans(),
         with_f0=st.booleans(),
         tensors=st.booleans(),
+        numpy_x=st.booleans(),
     )
     def test_same_estimate_as_the_torch_route(
-        self, data, case, n, dtype, vectorized, with_f0, tensors
+        self, data, case, n, dtype, vectorized, with_f0, tensors, numpy_x
     ):
         method, settings, *_ = METHODS[case]
         step = data.draw(
@@ -490,9 +491,18 @@ class TestNumpyRoute:
 
         f0 = torch.from_numpy(fun(x.numpy()[None] if vectorized else x.numpy())).reshape(-1, 2)
         known = f0[0].to(dtype) if with_f0 else None
+        numpy_x = numpy_x and not tensors  # a numpy x: estimates of numpy arrays on both
         (lean, lean_nfev), (full, full_nfev) = self.both(
-            method, settings, fun, x, f0=known, vectorized=vectorized, tensors=tensors
+            method,
+            settings,
+            fun,
+            x.numpy() if numpy_x else x,
+            f0=known.numpy() if numpy_x and with_f0 else known,
+            vectorized=vectorized,
+            tensors=tensors,
         )
+        if numpy_x:  # the hidden evaluator's torch route, converted back
+            lean, full = numpy_estimate_as_tensors(lean), numpy_estimate_as_tensors(full)
         assert lean.nfev == full.nfev == lean_nfev == full_nfev
         assert lean.value.dtype == full.value.dtype == dtype
         # The routes round differently (points, sums): a difference of rounding errors in
@@ -531,6 +541,38 @@ class TestNumpyRoute:
         torch.testing.assert_close(
             whole.value[0], torch.from_numpy(rosen_der(x.numpy())), rtol=1e-9, atol=1e-9
         )
+
+    @pytest.mark.parametrize("case", ["auto", "bounds", "lazy"])
+    def test_a_numpy_x_off_the_route_gets_the_torch_estimate_as_numpy(self, case, monkeypatch):
+        # step="auto", bounds and points made one by one take the torch route; a numpy x
+        # still gets an estimate of numpy arrays, equal to the torch x's.
+        import fdopt.evaluation as evaluation
+        from fdopt._tensor import Source
+        from fdopt.estimators import Bounds
+        from fdopt.evaluation import Evaluator
+
+        if case == "lazy":
+            monkeypatch.setattr(evaluation, "_MADE_ELEMENTS", 1)
+        x = torch.tensor([0.3, -1.2, 2.0], dtype=F64)
+        settings = CentralSettings(step="auto" if case == "auto" else None)
+        box = Bounds(torch.full((3,), -1.2, dtype=F64), torch.full((3,), 2.5, dtype=F64))
+        estimates = []
+        for point in (x, x.numpy()):
+            evaluator = Evaluator(
+                lambda p: float(np.sum(np.sin(p) * p**2)),
+                source=Source(numpy=True, device=torch.device("cpu")),
+            )
+            bounds = box if case == "bounds" else None
+            estimates.append(central(evaluator, point, settings, bounds=bounds))
+        torch_x, numpy_x = estimates
+        converted = numpy_estimate_as_tensors(numpy_x)
+        assert converted.nfev == torch_x.nfev
+        for field in ("value", "f0", "step", "noise", "curvature"):
+            mine, theirs = getattr(converted, field), getattr(torch_x, field)
+            assert (mine is None) == (theirs is None), field
+            if mine is not None:
+                torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
+        assert (converted.noise is not None) == (case == "auto")
 
     def test_a_raising_function_keeps_the_best_point_and_counts_what_ran(self):
         from fdopt._tensor import Source

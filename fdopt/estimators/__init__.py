@@ -37,29 +37,34 @@ EstimatorFunction = Callable[..., Estimate]
 
 @dataclass(frozen=True)
 class Method:
-    """A derivative method: its settings model and its estimator function."""
+    """A derivative method: its settings model and its estimator function.
+
+    ``arrays``: whether the estimator takes a numpy ``x`` too (its estimate is then of
+    numpy arrays).
+    """
 
     settings: type[Settings]
     estimate: EstimatorFunction
+    arrays: bool
 
 
-def _table(*entries: tuple[str, type[Settings], EstimatorFunction]) -> dict[str, Method]:
+def _table(*entries: tuple[str, type[Settings], EstimatorFunction, bool]) -> dict[str, Method]:
     table: dict[str, Method] = {}
-    for name, settings, function in entries:
+    for name, settings, function, arrays in entries:
         if name in table:
             raise ValueError(f"estimator {name!r} registered twice")
-        table[name] = Method(settings, function)
+        table[name] = Method(settings, function, arrays)
     return table
 
 
 ESTIMATORS = _table(
-    ("forward", ForwardSettings, forward),
-    ("backward", BackwardSettings, backward),
-    ("central", CentralSettings, central),
-    ("central4", Central4Settings, central4),
-    ("complex", ComplexSettings, complex_step),
-    ("richardson", RichardsonSettings, richardson),
-    ("spsa", SpsaSettings, spsa),
-    ("smoothing", SmoothingSettings, smoothing),
+    ("forward", ForwardSettings, forward, True),
+    ("backward", BackwardSettings, backward, True),
+    ("central", CentralSettings, central, True),
+    ("central4", Central4Settings, central4, True),
+    ("complex", ComplexSettings, complex_step, False),
+    ("richardson", RichardsonSettings, richardson, True),
+    ("spsa", SpsaSettings, spsa, False),
+    ("smoothing", SmoothingSettings, smoothing, False),
 )
-"""Method name -> (settings model, estimator function)."""
+"""Method name -> (settings model, estimator function, takes numpy ``x``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple
 
 import numpy as np
 import torch
@@ -17,7 +17,9 @@ __all__ = [
     "Bounds",
     "Estimate",
     "Evaluate",
+    "converted",
     "default_step",
+    "machine_eps",
     "magnitude",
 ]
 
@@ -44,8 +46,11 @@ class Bounds(NamedTuple):
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Generic[Array]):
     """A derivative estimate and what it cost.
+
+    Its arrays are tensors, or numpy arrays where an estimator was given a numpy ``x``
+    (``Estimate[np.ndarray]``: the stencil and Richardson estimators take one).
 
     Attributes
     ----------
@@ -70,13 +75,34 @@ class Estimate:
         coordinate at a bound).
     """
 
-    value: torch.Tensor
+    value: Array
     nfev: int
-    error: torch.Tensor | None = None
-    f0: torch.Tensor | None = None
-    step: torch.Tensor | None = None
-    noise: torch.Tensor | None = None
-    curvature: torch.Tensor | None = None
+    error: Array | None = None
+    f0: Array | None = None
+    step: Array | None = None
+    noise: Array | None = None
+    curvature: Array | None = None
+
+
+def converted(estimate: Estimate[Any], to: Callable[[Any], Array]) -> Estimate[Array]:
+    """Return ``estimate`` with each of its arrays passed through ``to``.
+
+    ``to``: :func:`fdopt._tensor.from_numpy` or ``torch.Tensor.numpy`` (memory is
+    shared).
+    """
+
+    def each(value: Any) -> Array | None:
+        return None if value is None else to(value)
+
+    return Estimate(
+        to(estimate.value),
+        estimate.nfev,
+        error=each(estimate.error),
+        f0=each(estimate.f0),
+        step=each(estimate.step),
+        noise=each(estimate.noise),
+        curvature=each(estimate.curvature),
+    )
 
 
 def magnitude(x: Array) -> Array:
@@ -87,6 +113,11 @@ def magnitude(x: Array) -> Array:
     return scale
 
 
+def machine_eps(dtype: torch.dtype | np.dtype[Any]) -> float:
+    """Return the machine epsilon of a torch or numpy floating dtype."""
+    return torch.finfo(dtype).eps if isinstance(dtype, torch.dtype) else float(np.finfo(dtype).eps)
+
+
 @cache
 def default_step(order: int, dtype: torch.dtype | np.dtype[Any]) -> float:
     """Relative step balancing truncation (``h^order``) and rounding (``eps / h``) error.
@@ -94,5 +125,4 @@ def default_step(order: int, dtype: torch.dtype | np.dtype[Any]) -> float:
     ``eps^(1/(order+1))``: ``sqrt(eps)`` for one-sided first-order differences,
     ``eps^(1/3)`` for second-order central ones, ``eps^(1/5)`` for fourth order.
     """
-    eps = torch.finfo(dtype).eps if isinstance(dtype, torch.dtype) else float(np.finfo(dtype).eps)
-    return float(eps ** (1.0 / (order + 1)))
+    return float(machine_eps(dtype) ** (1.0 / (order + 1)))

@@ -9,8 +9,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, numpy_view
-from fdopt.estimators._base import MAX_BATCH_ELEMENTS, Bounds, Estimate, Evaluate, magnitude
+from fdopt._tensor import Array, from_numpy, numpy_view
+from fdopt.estimators._base import (
+    MAX_BATCH_ELEMENTS,
+    Bounds,
+    Estimate,
+    Evaluate,
+    converted,
+    machine_eps,
+    magnitude,
+)
 from fdopt.estimators._box import clip
 from fdopt.estimators.stencil import fit_steps
 from fdopt.settings import RichardsonSettings
@@ -28,7 +36,10 @@ _BASES = [_CENTRAL[1:], _FORWARD[1:], (-1, -2)]
 """Preference list for :func:`fit_steps`: central, else forward, else backward."""
 
 
-def default_richardson_step(dtype: torch.dtype, levels: int, ratio: float) -> float:
+@cache
+def default_richardson_step(
+    dtype: torch.dtype | np.dtype[Any], levels: int, ratio: float
+) -> float:
     """Default largest relative step of :func:`richardson`.
 
     The extrapolant over ``levels`` central differences has truncation error
@@ -38,18 +49,17 @@ def default_richardson_step(dtype: torch.dtype, levels: int, ratio: float) -> fl
     the sequence downward where truncation still dominates. Capped at 1/2 (relative to
     ``max(1, |x_i|)``). For float64 and the default settings, 0.29.
     """
-    eps = torch.finfo(dtype).eps
-    return min(0.5, float(eps ** (1.0 / (2 * levels + 1)) * ratio**levels))
+    return min(0.5, float(machine_eps(dtype) ** (1.0 / (2 * levels + 1)) * ratio**levels))
 
 
 def richardson(
     evaluate: Evaluate,
-    x: torch.Tensor,
+    x: Array,
     settings: RichardsonSettings,
     *,
     bounds: Bounds | None = None,
-    f0: torch.Tensor | None = None,
-) -> Estimate:
+    f0: Array | None = None,
+) -> Estimate[Array]:
     r"""Jacobian by Richardson extrapolation of differences over a sequence of steps.
 
     Central differences :math:`D(h) = (f(x + h e_i) - f(x - h e_i)) / 2h` are taken
@@ -127,22 +137,25 @@ def richardson(
     if base is None:
         base = default_richardson_step(x.dtype, levels, ratio)
     # An evaluator that takes numpy arrays gets them, without torch operations, if no
-    # bounds: the same steps, in numpy (a torch operation costs microseconds).
+    # bounds: the same steps, in numpy (a torch operation costs microseconds). The
+    # estimate is of the kind of x.
     arrays = None if bounds is not None else getattr(evaluate, "arrays", None)
     array = None if arrays is None else arrays(2 * levels * x.shape[0], x.shape[0])
+    if isinstance(x, np.ndarray):
+        if array is None:
+            known = None if f0 is None else torch.from_numpy(f0)
+            estimate = richardson(evaluate, torch.from_numpy(x), settings, bounds=bounds, f0=known)
+            return converted(estimate, torch.Tensor.numpy)
+        value, error, f0, h, nfev = _richardson(array, x, base, levels, ratio, None, f0)
+        return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
     host = None if array is None else numpy_view(x)
-    known = None if f0 is None or host is None else numpy_view(f0)
-    if array is None or host is None or (f0 is not None and known is None):
+    host_f0 = None if f0 is None or host is None else numpy_view(f0)
+    if array is None or host is None or (f0 is not None and host_f0 is None):
         value, error, f0, h, nfev = _richardson(evaluate, x, base, levels, ratio, bounds, f0)
         return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
-    value, error, _, h, nfev = _richardson(array, host, base, levels, ratio, None, known)
-    return Estimate(
-        value=torch.from_numpy(value),
-        nfev=nfev,
-        error=torch.from_numpy(error),
-        f0=f0,
-        step=torch.from_numpy(h),
-    )
+    value, error, host_f0, h, nfev = _richardson(array, host, base, levels, ratio, None, host_f0)
+    estimate = Estimate(value=value, nfev=nfev, error=error, f0=host_f0, step=h)
+    return converted(estimate, from_numpy)
 
 
 def _richardson(
@@ -289,8 +302,7 @@ def _differences(
         differences += weight[0] * f0[:, None]
         scale = _maximum(scale, abs(f0)[:, None])
     differences /= steps[:, None, :]
-    eps = (np.finfo if isinstance(x, np.ndarray) else torch.finfo)(x.dtype).eps
-    rounding = eps * abs(weight).sum(0) * scale / steps[:, None, :]
+    rounding = machine_eps(x.dtype) * abs(weight).sum(0) * scale / steps[:, None, :]
     return differences, rounding, f0, nfev
 
 

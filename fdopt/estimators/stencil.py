@@ -43,6 +43,7 @@ from fdopt.estimators._base import (
     Bounds,
     Estimate,
     Evaluate,
+    converted,
     default_step,
     magnitude,
 )
@@ -313,7 +314,7 @@ def _array_jacobian(
     step: float | tuple[float, ...] | None,
     second: bool,
     f0: np.ndarray[Any, Any] | None,
-) -> Estimate:
+) -> Estimate[np.ndarray[Any, Any]]:
     """:func:`_jacobian` without bounds, in numpy, for an evaluator that takes arrays.
 
     For a cheap function of few variables, the torch operations of the general route
@@ -341,38 +342,73 @@ def _array_jacobian(
         values, f0 = values[:-1], values[-1]
     sides = values.reshape(n, s, values.shape[1])
     value, curvature = _differences(sides, w, center, f0, h, second and f0 is not None)
-    return Estimate(
-        torch.from_numpy(value),
-        nfev=nfev,
-        f0=None if f0 is None else from_numpy(f0),
-        step=torch.from_numpy(h),
-        curvature=None if curvature is None else torch.from_numpy(curvature),
-    )
+    return Estimate(value, nfev=nfev, f0=f0, step=h, curvature=curvature)
+
+
+def array_route(
+    evaluate: Evaluate, x: Array, k: int, bounds: Bounds | None
+) -> tuple[bool, Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None]:
+    """How an estimator should hand ``evaluate`` ``k`` points around ``x`` (and f(x)).
+
+    Returns whether the evaluator makes the points itself
+    (:meth:`~fdopt.evaluation.Evaluator.axis`), and else its numpy route
+    (:meth:`~fdopt.evaluation.Evaluator.arrays`) where there are no bounds, or None.
+    """
+    makes_points = getattr(evaluate, "makes_points", None)
+    if makes_points is not None and makes_points(x, k):
+        return True, None
+    arrays = None if bounds is not None else getattr(evaluate, "arrays", None)
+    return False, None if arrays is None else arrays(k + 1, x.shape[0])
 
 
 def _jacobian(
     evaluate: Evaluate,
-    x: torch.Tensor,
+    x: Array,
     first: str,
     order: int,
     step: float | tuple[float, ...] | str | None,
     bounds: Bounds | None,
-    f0: torch.Tensor | None,
-) -> Estimate:
-    """Jacobian from the ``first`` stencil of ``order`` (fallbacks near bounds), one batch."""
+    f0: Array | None,
+) -> Estimate[Array]:
+    """Jacobian from the ``first`` stencil of ``order`` (fallbacks near bounds), one batch.
+
+    In numpy where the evaluator takes arrays (no bounds, step not "auto"), with
+    tensors otherwise; the estimate is of the kind of ``x``.
+    """
     stencils = _stencils(first, order)
     second = (first, order) == ("central", 2)  # x - h, x + h: second differences with f(x)
-    # An evaluator that makes the points itself (Evaluator.axis) gets them as moves; one
-    # that takes numpy arrays (Evaluator.arrays) gets them without torch, if no bounds.
-    makes_points = getattr(evaluate, "makes_points", None)
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
-    lazy = makes_points is not None and makes_points(x, width * x.shape[0])
-    arrays = None if lazy or bounds is not None else getattr(evaluate, "arrays", None)
-    array = None if arrays is None else arrays(width * x.shape[0] + 1, x.shape[0])
-    host = None if array is None or step == "auto" else numpy_view(x)
-    host_f0 = None if f0 is None or host is None else numpy_view(f0.to(x.dtype))
-    if host is not None and (f0 is None or host_f0 is not None):
-        return _array_jacobian(array, host, stencils[0], order, step, second, host_f0)  # type: ignore[arg-type]
+    lazy, array = array_route(evaluate, x, width * x.shape[0], bounds)
+    if array is None or step == "auto":
+        if isinstance(x, torch.Tensor):
+            return _tensor_jacobian(evaluate, x, stencils, order, step, bounds, f0, lazy, second)
+        known = None if f0 is None else torch.from_numpy(f0)
+        estimate = _tensor_jacobian(
+            evaluate, torch.from_numpy(x), stencils, order, step, bounds, known, lazy, second
+        )
+        return converted(estimate, torch.Tensor.numpy)
+    fixed: float | tuple[float, ...] | None = step  # type: ignore[assignment]  # not "auto"
+    if isinstance(x, np.ndarray):
+        return _array_jacobian(array, x, stencils[0], order, fixed, second, f0)
+    host, host_f0 = numpy_view(x), None if f0 is None else numpy_view(f0.to(x.dtype))
+    if host is None or (f0 is not None and host_f0 is None):
+        return _tensor_jacobian(evaluate, x, stencils, order, step, bounds, f0, lazy, second)
+    estimate = _array_jacobian(array, host, stencils[0], order, fixed, second, host_f0)
+    return converted(estimate, from_numpy)
+
+
+def _tensor_jacobian(
+    evaluate: Evaluate,
+    x: torch.Tensor,
+    stencils: tuple[Stencil, ...],
+    order: int,
+    step: float | tuple[float, ...] | str | None,
+    bounds: Bounds | None,
+    f0: torch.Tensor | None,
+    lazy: bool,
+    second: bool,
+) -> Estimate:
+    """:func:`_jacobian` with tensors; ``lazy``: the evaluator makes the points itself."""
     noise, spent = None, 0
     if step == "auto":
         from fdopt.estimators.noise import auto_step
@@ -423,12 +459,12 @@ def _jacobian(
 
 def forward(
     evaluate: Evaluate,
-    x: torch.Tensor,
+    x: Array,
     settings: ForwardSettings,
     *,
     bounds: Bounds | None = None,
-    f0: torch.Tensor | None = None,
-) -> Estimate:
+    f0: Array | None = None,
+) -> Estimate[Array]:
     r"""Jacobian by one-sided forward differences of order ``settings.accuracy``.
 
     .. math::
@@ -457,12 +493,12 @@ def forward(
 
 def backward(
     evaluate: Evaluate,
-    x: torch.Tensor,
+    x: Array,
     settings: BackwardSettings,
     *,
     bounds: Bounds | None = None,
-    f0: torch.Tensor | None = None,
-) -> Estimate:
+    f0: Array | None = None,
+) -> Estimate[Array]:
     r"""Jacobian by one-sided backward differences of order ``settings.accuracy``.
 
     .. math::
@@ -489,12 +525,12 @@ def backward(
 
 def central(
     evaluate: Evaluate,
-    x: torch.Tensor,
+    x: Array,
     settings: CentralSettings,
     *,
     bounds: Bounds | None = None,
-    f0: torch.Tensor | None = None,
-) -> Estimate:
+    f0: Array | None = None,
+) -> Estimate[Array]:
     r"""Jacobian by central differences of (even) order ``settings.accuracy``.
 
     .. math::
@@ -547,12 +583,12 @@ def central(
 
 def central4(
     evaluate: Evaluate,
-    x: torch.Tensor,
+    x: Array,
     settings: Central4Settings,
     *,
     bounds: Bounds | None = None,
-    f0: torch.Tensor | None = None,
-) -> Estimate:
+    f0: Array | None = None,
+) -> Estimate[Array]:
     r"""Jacobian by fourth-order central differences: :func:`central` with accuracy 4.
 
     .. math::
