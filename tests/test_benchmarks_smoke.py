@@ -37,9 +37,11 @@ def test_grid_gradient_quick() -> None:
 def test_blackbox_gradient_quick() -> None:
     completed = run_script("blackbox_gradient.py", "--quick")
     headers = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
-    for title in ("Vectorized numpy", "Vectorized torch", "Plain function", "Accuracy"):
+    titles = ("Vectorized numpy", "Vectorized torch", "Plain function", "Accuracy over 4 random")
+    for title in titles:
         assert title in completed.stdout
     columns = ("fdopt central", "one batch", "chunked", "fdopt/limit", "bare loop", "nfev n=100")
+    columns += ("fdopt richardson", "numdifftools")
     for column in columns:
         assert any(column in header for header in headers), column
     assert "Targets missed" in completed.stdout

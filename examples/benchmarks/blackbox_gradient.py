@@ -19,7 +19,10 @@ In one process, for the extended Rosenbrock function at a seeded random point in
   = 64 KiB, 256 KiB or 1 MiB; the best is kept); plain: the bare loop over the 2n points.
 
 and, at n = 10 and 100, every method's error against the analytic gradient and the points
-it evaluated (fdopt: ``info.nfev``; peers: counted). A time is the median of ``--repeat``
+it evaluated (fdopt: ``info.nfev``; peers: counted); then, at n = 10, the median and
+largest error of each method and its peer over ``SPREAD_POINTS`` seeded random points,
+for Rosenbrock and four non-polynomial functions (``SPREAD_FUNCTIONS``): one point's
+error at rounding level is partly chance. A time is the median of ``--repeat``
 samples, each looping the call for at least ``SAMPLE_S`` after a warm-up call. A call
 predicted to take over ``BUDGET_S`` (from its time at the last size, scaled linearly in n:
 a lower bound) or with a stencil over ``MEMORY_CAP`` is skipped at that size.
@@ -76,6 +79,13 @@ FDOPT_PEERS = {
     "fdopt complex": ("scipy cs", None),
     "fdopt richardson": ("numdifftools", 1e-11),
 }
+SPREAD_POINTS = {False: 20, True: 4}
+SPREAD_PAIRS = (
+    ("forward", "scipy 2-point"),
+    ("central", "scipy 3-point"),
+    ("complex", "scipy cs"),
+    ("richardson", "numdifftools"),
+)
 Call = Callable[[], Any]
 Cell = float | str  # milliseconds, or why there is no time
 
@@ -102,13 +112,58 @@ def rosen(x: Any) -> Any:
     return (100.0 * (tail - head * head) ** 2 + (1.0 - head) ** 2).sum(-1)
 
 
-def rel_error(value: Any, x: np.ndarray) -> float:
-    """Return the max error against the analytic gradient over ``max(1, |grad|_inf)``."""
+def rosen_gradient(x: np.ndarray) -> np.ndarray:
+    """Return the analytic gradient of :func:`rosen` at a 1-D ``x``."""
     head, gap = x[:-1], x[1:] - x[:-1] ** 2
     exact = np.zeros_like(x)
     exact[:-1] = -400.0 * head * gap - 2.0 * (1.0 - head)
     exact[1:] += 200.0 * gap
+    return exact
+
+
+def rel_error(value: Any, x: np.ndarray, exact: np.ndarray | None = None) -> float:
+    """Return the max error against the analytic gradient over ``max(1, |grad|_inf)``.
+
+    ``exact``: the gradient, if not Rosenbrock's.
+    """
+    exact = rosen_gradient(x) if exact is None else exact
     return float(np.max(np.abs(np.asarray(value) - exact)) / max(1.0, np.max(np.abs(exact))))
+
+
+def _chain(x: Any) -> Any:
+    return np.exp(0.7 * x).sum() + (x[:-1] * x[1:]).sum()
+
+
+def _chain_gradient(x: np.ndarray) -> np.ndarray:
+    return 0.7 * np.exp(0.7 * x) + np.r_[x[1:], 0.0] + np.r_[0.0, x[:-1]]
+
+
+def _runge(x: Any) -> Any:
+    return (1.0 / (1.0 + 4.0 * x * x)).sum()
+
+
+def _log(x: Any) -> Any:
+    return 3.0 * np.log(1.0 + x * x).sum()
+
+
+def _sines(x: Any) -> Any:
+    return np.sin(x).sum() * np.cos(x[0])
+
+
+def _sines_gradient(x: np.ndarray) -> np.ndarray:
+    exact = np.cos(x) * np.cos(x[0])
+    exact[0] -= np.sin(x).sum() * np.sin(x[0])
+    return exact
+
+
+# name -> (plain function, analytic in x (complex step works), its gradient)
+SPREAD_FUNCTIONS: dict[str, tuple[Callable[[Any], Any], Callable[[np.ndarray], np.ndarray]]] = {
+    "rosenbrock": (rosen, rosen_gradient),
+    "exp chain": (_chain, _chain_gradient),
+    "sines": (_sines, _sines_gradient),
+    "runge": (_runge, lambda x: -8.0 * x / (1.0 + 4.0 * x * x) ** 2),
+    "log": (_log, lambda x: 6.0 * x / (1.0 + x * x)),
+}
 
 
 def batch_map(fun: Callable[[Any], Any], points: Any) -> Any:
@@ -371,6 +426,45 @@ def accuracy_table(points: dict[int, np.ndarray], missed: list[str]) -> None:
     markdown_table("Accuracy: max error / max(1, |grad|_inf), and points evaluated", header, rows)
 
 
+def spread_table(quick: bool, missed: list[str]) -> None:
+    """Print each method's and its peer's median and largest error over random points."""
+    count = SPREAD_POINTS[quick]
+    rows = []
+    for name, (fun, gradient) in SPREAD_FUNCTIONS.items():
+        errors: dict[str, list[float]] = {}
+        for seed in range(count):
+            x = np.random.default_rng(seed).uniform(-2.0, 2.0, 10)
+            exact = gradient(x)
+            calls = peers(fun, x, batched=False)
+            for method, peer in SPREAD_PAIRS:
+                theirs = calls[peer]
+                if isinstance(theirs, str):  # not installed
+                    continue
+                ours = grad(fun, x, method=method)
+                errors.setdefault(method, []).append(rel_error(ours, x, exact))
+                errors.setdefault(peer, []).append(rel_error(theirs(), x, exact))
+        cells = [name]
+        for method, peer in SPREAD_PAIRS:
+            if method not in errors:
+                cells += ["n/a", "n/a"]
+                continue
+            ours, theirs = np.median(errors[method]), np.median(errors[peer])
+            what = f"fdopt {method} median error over {count} points, {name}"
+            mark = check(float(ours), float(theirs), what, missed)
+            cells.append(f"{mark} / {max(errors[method]):.3g}")
+            cells.append(f"{theirs:.3g} / {max(errors[peer]):.3g}")
+        rows.append(cells)
+    header = ["function"]
+    for method, peer in SPREAD_PAIRS:
+        header += [f"fdopt {method}", peer]
+    markdown_table(
+        f"Accuracy over {count} random points in [-2, 2]^10: median / largest error "
+        "(a fdopt median above its peer's is marked *)",
+        header,
+        rows,
+    )
+
+
 def machine() -> str:
     """Describe the CPU, cores, torch threads and load average."""
     cpu = platform.processor() or "unknown"
@@ -419,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     plain_table(results, missed)
     richardson_table(results, timer, points, missed)
     accuracy_table(points, missed)
+    spread_table(args.quick, missed)
     print("\nTargets missed:" if missed else "\nTargets missed: none.")
     print("\n".join(f"- {line}" for line in missed))
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
