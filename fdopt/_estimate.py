@@ -87,8 +87,9 @@ def run_estimator(
 ) -> tuple[Estimate[Any], Source, tuple[int, ...], bool | None]:
     """Validate the arguments, build the evaluator and run one estimator at ``x``.
 
-    A numpy ``x`` without bounds goes to an estimator that takes numpy arrays as one (a
-    copy): its estimate is then of numpy arrays, computed without torch operations.
+    A numpy ``x``, or a CPU tensor's, without bounds goes to an estimator that takes
+    numpy arrays as one (a copy): its estimate is then of numpy arrays, computed without
+    torch operations where the evaluator takes arrays too.
 
     Returns
     -------
@@ -97,8 +98,7 @@ def run_estimator(
         the function returned scalars.
     """
     model, estimator, arrays = resolve(method, step, settings, hessian=hessian)
-    numpy_x = arrays and bounds is None and type(x) is np.ndarray
-    checked = _arguments.host_point(x) if numpy_x else None
+    checked = _arguments.host_point(x) if arrays and bounds is None else None
     x0: Any
     if checked is not None:
         x0, source, shape = checked

@@ -55,12 +55,12 @@ class Source:
     def wrap(self, result: torch.Tensor | np.ndarray[Any, Any]) -> Any:
         """Return ``result`` as the caller's kind: a numpy array or a tensor.
 
-        A numpy ``result`` (an estimate computed in numpy for a numpy caller) is returned
-        as it is.
+        A numpy ``result`` (an estimate computed in numpy for a caller on the CPU) is
+        returned as it is to a numpy caller, as a tensor sharing its memory to a torch one.
         """
-        if isinstance(result, np.ndarray) or not self.numpy:
-            return result
-        return result.numpy()
+        if isinstance(result, np.ndarray):
+            return result if self.numpy else torch.from_numpy(result)
+        return result.numpy() if self.numpy else result
 
 
 def is_inexact(dtype: torch.dtype) -> bool:

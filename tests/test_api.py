@@ -318,6 +318,32 @@ class TestConformance:
                 np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-15)
 
     @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+    def test_a_cpu_tensor_gets_the_arrays_estimate_as_tensors(self, method, dtype):
+        # A CPU tensor's estimate may be computed in numpy too; it comes back as tensors
+        # of its dtype, with the numbers a function of tensors gives on the torch route.
+        def fun(x):
+            x = torch.as_tensor(x)
+            value = (100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).sum()
+            return value if method == "complex" else value.real
+
+        x = torch.tensor(X0, dtype=dtype)
+        options = {"method": method, "full_output": True, **seeded(method)}
+        g, info = fdopt.grad(fun, x, **options)
+        unbounded = [(None, None)] * x.shape[0]  # bounds: always the torch route
+        g_torch, info_torch = fdopt.grad(fun, x, bounds=unbounded, **options)
+        assert isinstance(g, torch.Tensor)
+        assert g.dtype == dtype
+        rtol = 1e-12 if dtype == torch.float64 else 1e-5
+        torch.testing.assert_close(g, g_torch, rtol=rtol, atol=rtol)
+        for field in ("f0", "error", "step", "noise"):
+            mine = getattr(info, field)
+            assert (mine is None) == (getattr(info_torch, field) is None), field
+            if mine is not None:
+                assert isinstance(mine, torch.Tensor), field
+                assert mine.dtype == getattr(info_torch, field).dtype, field
+
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
     def test_same_seed_same_estimate_and_inputs_untouched(self, method):
         x = X0.copy()
         fun = rosen_complex if method == "complex" else rosen
