@@ -531,10 +531,15 @@ class TestNumpyRoute:
         ((whole, _), _) = self.both(central, CentralSettings(), fun, x, vectorized=True)
         assert calls[0] == (14, 7)
         monkeypatch.setattr(module, "MAX_BATCH_ELEMENTS", 7 * 2 * 3)
+        monkeypatch.setattr(module, "ARRAY_BLOCK_ELEMENTS", 7 * 2 * 3)
         calls.clear()
         ((split, nfev), _) = self.both(forward, ForwardSettings(), fun, x, vectorized=True)
         assert calls == [(6, 7), (2, 7)] * 2  # both routes; f(x) with the last batch
         assert split.nfev == nfev == 8
+        calls.clear()  # the numpy route builds cache-sized blocks; the torch route larger
+        monkeypatch.setattr(module, "MAX_BATCH_ELEMENTS", 1 << 22)
+        self.both(forward, ForwardSettings(), fun, x, vectorized=True)
+        assert calls == [(6, 7), (2, 7), (8, 7)]
         torch.testing.assert_close(
             split.value[0], torch.from_numpy(rosen_der(x.numpy())), rtol=1e-6, atol=1e-6
         )

@@ -13,6 +13,7 @@ import torch
 from fdopt._tensor import Array
 
 __all__ = [
+    "ARRAY_BLOCK_ELEMENTS",
     "MAX_BATCH_ELEMENTS",
     "Bounds",
     "Estimate",
@@ -29,6 +30,12 @@ MAX_BATCH_ELEMENTS = 1 << 22
 Larger stencils go to ``evaluate`` in several batches of at most this size, so memory
 stays bounded for any ``n`` (the evaluator splits batches further by ``batch_size``).
 """
+
+ARRAY_BLOCK_ELEMENTS = 1 << 17
+"""Most numbers an estimator builds at once in numpy for an evaluator that takes arrays:
+1 MiB in float64, about one core's L2 cache, so the function's calls read points still
+in cache. (At n = 10000, a stencil built in 32 MiB blocks spent a fifth of its time
+filling memory: 1.2 s against 0.96 s, and the chunked limit 0.93 s.)"""
 
 Evaluate = Callable[[torch.Tensor], torch.Tensor]
 """Evaluates the function at a ``(k, n)`` batch of points, returning ``(k, m)`` values.

@@ -39,6 +39,7 @@ import torch
 from fdopt._tensor import Array, from_numpy, numpy_view
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
+    ARRAY_BLOCK_ELEMENTS,
     MAX_BATCH_ELEMENTS,
     Bounds,
     Estimate,
@@ -324,7 +325,7 @@ def _array_jacobian(
     offsets, w, center = _row(stencil, x.dtype)
     n, s = x.shape[0], offsets.shape[0]
     need_f0 = f0 is None and center != 0
-    block = max(1, MAX_BATCH_ELEMENTS // (s * n))  # coordinates per batch
+    block = max(1, ARRAY_BLOCK_ELEMENTS // (s * n))  # coordinates per batch, in cache
     chunks = []
     for lo in range(0, n, block):
         hi = min(lo + block, n)
