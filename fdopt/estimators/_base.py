@@ -61,21 +61,21 @@ class Estimate(Generic[Array]):
 
     Attributes
     ----------
-    value : torch.Tensor
+    value : torch.Tensor or numpy.ndarray
         ``(m, n)`` Jacobian (a gradient is the row of a scalar function, ``m = 1``), or
         ``(n, n)`` Hessian.
     nfev : int
         Function evaluations spent, point by point.
-    error : torch.Tensor or None
+    error : torch.Tensor, numpy.ndarray or None
         An estimate of the absolute error of ``value``, elementwise, where the method
         provides one (Richardson: extrapolation error; random methods: standard error).
-    f0 : torch.Tensor or None
+    f0 : torch.Tensor, numpy.ndarray or None
         ``(m,)`` values at ``x`` when the method evaluated them, so callers need not.
-    step : torch.Tensor or None
+    step : torch.Tensor, numpy.ndarray or None
         ``(n,)`` absolute steps used (random methods: the perturbation size).
-    noise : torch.Tensor or None
+    noise : torch.Tensor, numpy.ndarray or None
         ``(m,)`` estimated noise level of the function at ``x`` (``step="auto"``).
-    curvature : torch.Tensor or None
+    curvature : torch.Tensor, numpy.ndarray or None
         ``(m, n)`` second differences along each coordinate,
         ``(f(x + h_i e_i) - 2 f(x) + f(x - h_i e_i)) / h_i^2``, where the stencil gives
         them for free (second-order central differences with ``f(x)`` known and no
