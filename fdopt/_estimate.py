@@ -39,7 +39,11 @@ def resolve(
     options = {**settings, "method": method}
     if step is not None:
         options["step"] = step
-    key = tuple((name, type(value), value) for name, value in sorted(options.items()))
+    key = (
+        (("method", type(method), method),)  # the common call: a method's defaults
+        if len(options) == 1
+        else tuple((name, type(value), value) for name, value in sorted(options.items()))
+    )
     try:
         hash(key)
     except TypeError:  # an unhashable setting: validated as it is

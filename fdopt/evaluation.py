@@ -100,11 +100,12 @@ def _finite_scalars(results: list[Any]) -> bool:
 
 def _in_precision(values: Array, like: Array) -> Array:
     """Return ``values`` in the precision of the points ``like``, complex kept complex."""
-    real = like.real.dtype
     if isinstance(values, torch.Tensor):
+        real = like.real.dtype
         return values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
-    kind = np.promote_types(real, values.dtype) if values.dtype.kind == "c" else real
-    return values.astype(kind, copy=False)
+    if values.dtype.kind != "c":
+        return values.astype(like.real.dtype if like.dtype.kind == "c" else like.dtype, copy=False)
+    return values.astype(np.promote_types(like.real.dtype, values.dtype), copy=False)
 
 
 class Evaluator:
