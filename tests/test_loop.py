@@ -184,6 +184,28 @@ def test_momentum_rules_follow_rosenbrock_valley_within_300_evaluations(method):
     assert res.fun <= 1e-3 * rosen([-1.2, 1.0])
 
 
+@pytest.mark.parametrize(("noise", "budget"), [(None, 200), (1e-3, 400)])
+def test_momentum_restart_after_a_clean_step_keeps_the_step_size(noise, budget):
+    """Helical valley: after two rejected tries along the velocity, momentum restarts
+    from t g, already up to 1 / (1 - momentum) shorter than t v; with the step size also
+    shrunk fourfold, it crept along the valley and stood at 2e-3 of f(x0) - f* after
+    200 evaluations (and after 400 with relative noise 1e-3)."""
+    from fdopt.problems import get_problem
+
+    clean = get_problem("helical_valley")
+    problem = (
+        clean
+        if noise is None
+        else get_problem("helical_valley", noise=noise, noise_kind="multiplicative", seed=0)
+    )
+    res = fdopt.minimize(
+        problem.fun, problem.x0, method="momentum", options={"maxfev": budget, "seed": 0}
+    )
+    f0, f_star = clean.fun(clean.x0), clean.f_star
+    assert res.nfev <= budget
+    assert clean.fun(res.x_best) - f_star <= 1e-3 * (f0 - f_star)
+
+
 def test_nan_region_is_rejected_not_a_crash():
     # Defined only for x < 1.5: a step past it is a rejected point, not a crash.
     def fun(x):

@@ -54,7 +54,15 @@ RESTART = 2
 """Momentum rules start their state again (velocity, moments) after this many rejected
 steps in a row: a step that overshot is first retried shorter along the same direction.
 Restarting at once turned Adam's next step into ``lr sign(g)``, across a curved valley,
-and the step size collapsed (Rosenbrock: 1879 evaluations to 1e-6 instead of 1056)."""
+and the step size collapsed (Rosenbrock: 1879 evaluations to 1e-6 instead of 1056).
+
+A heavy-ball rule (momentum, nesterov) that restarts right after a step accepted at once
+gets back the step size it had before the rejected tries: its restarted step ``t g`` is
+already up to ``1 / (1 - momentum)`` shorter than ``t v``, and shrinking ``t`` fourfold
+as well left it creeping along a curved valley (helical valley: 2e-3 of
+``f(x0) - f*`` after 200 evaluations instead of 1e-3). After a rejected step it keeps
+the shrunk size: there, the overshoot is the size's, not the velocity's (restoring it
+always cost Rosenbrock n = 2 1382 evaluations to 1e-6 instead of 1175)."""
 
 
 def _tiny(x: torch.Tensor) -> float:
@@ -133,6 +141,8 @@ class Descent:
     preconditioned : bool
         Whether ``diagonal`` is measured and is the rule's initial matrix (L-BFGS): from
         the first stall of a noisy run on (a recovery, as measuring the noise again is).
+    clean : bool
+        Whether the last iteration's first step was accepted (see :data:`RESTART`).
     """
 
     x: torch.Tensor
@@ -150,6 +160,7 @@ class Descent:
     stale: int = 0
     diagonal: torch.Tensor | None = None
     preconditioned: bool = False
+    clean: bool = True
 
     def noise(self) -> float:
         """Return the absolute noise level, as measured where ``f`` was ``f_measured``."""
@@ -177,6 +188,7 @@ class Descent:
             "stale": self.stale,
             "diagonal": self.diagonal,
             "preconditioned": self.preconditioned,
+            "clean": self.clean,
         }
 
     @classmethod
@@ -213,6 +225,7 @@ class Descent:
             stale=int(saved["stale"]),
             diagonal=saved["diagonal"],
             preconditioned=bool(saved["preconditioned"]),
+            clean=bool(saved["clean"]),
         )
 
 
@@ -350,6 +363,7 @@ def descend(
     # lr="auto": the step size adapts, as a line search does for gd ("bold driver").
     adaptive = line_search or settings.lr == "auto"
     restart = isinstance(settings, (MomentumSettings, NesterovSettings, AdamSettings))
+    heavy_ball = isinstance(settings, (MomentumSettings, NesterovSettings))
     shrink = settings.shrink if isinstance(settings, GdSettings) else SHRINK
     c1 = settings.c1 if isinstance(settings, (GdSettings, LbfgsSettings)) else 0.0
     stop = options.stop
@@ -373,7 +387,7 @@ def descend(
             )
         elif quasi_newton and settings.lr == "auto" and k > 0:
             it.lr, it.scale = 1.0, 1.0
-        rejected, nonfinite = 0, ""
+        rejected, nonfinite, scale = 0, "", it.scale
         while True:
             t = it.lr * factor(k) * it.scale
             delta, new_state = rule.update(it.g, _primed(rule, it), x, t)
@@ -428,6 +442,9 @@ def descend(
             it.scale *= shrink
             if restart and adaptive and rejected >= RESTART:
                 it.rule_state = rule.init(x)
+                if heavy_ball and rejected == RESTART and it.clean:
+                    it.scale = scale
+        it.clean = rejected == 0
         if rejected == 0:
             it.scale = it.scale * GROW if adaptive else min(1.0, it.scale / shrink)
         it.x, it.f, it.g, it.rule_state, it.diagonal = x_new, f_new, g_new, new_state, diagonal
