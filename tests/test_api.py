@@ -317,6 +317,19 @@ class TestConformance:
                 assert isinstance(theirs, np.ndarray)
                 np.testing.assert_allclose(mine, theirs, rtol=1e-10, atol=1e-15)
 
+    @pytest.mark.parametrize("method", ["central", "richardson"])
+    @pytest.mark.parametrize("n", [5, 200])
+    def test_a_function_with_autograd_parameters_gives_a_detached_estimate(self, method, n):
+        # A torch function whose values carry autograd history (a parameter that
+        # requires grad): small stencils go in numpy, large ones (n = 200: more points
+        # than one vectorized call) through tensors; both give a detached estimate.
+        weight = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+        x = torch.linspace(-1.0, 1.0, n, dtype=torch.float64)
+        g = fdopt.grad(lambda p: (weight * p**2).sum(-1), x, method=method, vectorized=True)
+        assert isinstance(g, torch.Tensor)
+        assert not g.requires_grad
+        torch.testing.assert_close(g, 4 * x, rtol=0, atol=1e-8)
+
     @pytest.mark.parametrize("method", sorted(ESTIMATORS))
     @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
     def test_a_cpu_tensor_gets_the_arrays_estimate_as_tensors(self, method, dtype):

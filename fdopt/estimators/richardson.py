@@ -16,6 +16,7 @@ from fdopt.estimators._base import (
     Estimate,
     Evaluate,
     converted,
+    host_array,
     machine_eps,
     magnitude,
 )
@@ -145,7 +146,7 @@ def richardson(
         if array is None:
             known = None if f0 is None else torch.from_numpy(f0)
             estimate = richardson(evaluate, torch.from_numpy(x), settings, bounds=bounds, f0=known)
-            return converted(estimate, torch.Tensor.numpy)
+            return converted(estimate, host_array)
         value, error, f0, h, nfev = _richardson(array, x, base, levels, ratio, None, f0)
         return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
     host = None if array is None else numpy_view(x)

@@ -46,6 +46,7 @@ from fdopt.estimators._base import (
     Evaluate,
     converted,
     default_step,
+    host_array,
     magnitude,
 )
 from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
@@ -387,7 +388,7 @@ def _jacobian(
         estimate = _tensor_jacobian(
             evaluate, torch.from_numpy(x), stencils, order, step, bounds, known, lazy, second
         )
-        return converted(estimate, torch.Tensor.numpy)
+        return converted(estimate, host_array)
     fixed: float | tuple[float, ...] | None = step  # type: ignore[assignment]  # not "auto"
     if isinstance(x, np.ndarray):
         return _array_jacobian(array, x, stencils[0], order, fixed, second, f0)
