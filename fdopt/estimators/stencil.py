@@ -347,7 +347,7 @@ def _array_jacobian(
     return Estimate(value, nfev=nfev, f0=f0, step=h, curvature=curvature)
 
 
-def array_route(
+def _array_route(
     evaluate: Evaluate, x: Array, k: int, bounds: Bounds | None
 ) -> tuple[bool, Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None]:
     """How an estimator should hand ``evaluate`` ``k`` points around ``x`` (and f(x)).
@@ -380,7 +380,7 @@ def _jacobian(
     stencils = _stencils(first, order)
     second = (first, order) == ("central", 2)  # x - h, x + h: second differences with f(x)
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
-    lazy, array = array_route(evaluate, x, width * x.shape[0], bounds)
+    lazy, array = _array_route(evaluate, x, width * x.shape[0], bounds)
     if array is None or step == "auto":
         if isinstance(x, torch.Tensor):
             return _tensor_jacobian(evaluate, x, stencils, order, step, bounds, f0, lazy, second)
