@@ -49,11 +49,13 @@ def test_blackbox_gradient_quick() -> None:
 
 @pytest.mark.slow
 def test_optimize_quick() -> None:
-    completed = run_script("optimize.py", "--quick")
+    completed = run_script("optimize.py", "--quick", "--seeds", "2")
     headers = [line for line in completed.stdout.splitlines() if line.startswith("| ")]
     assert any("fdopt adam" in header and "scipy L-BFGS-B" in header for header in headers)
     assert any(line.startswith("| solver | deterministic") for line in headers)
     assert "| fdopt momentum |" in completed.stdout
+    assert "| solver | deterministic | mean | noise 1e-3 | mean |" in completed.stdout
+    assert "Target (noisy, mean over seeds)" in completed.stdout
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python examples/benchmarks/optimize.py [--quick]
+    python examples/benchmarks/optimize.py [--quick] [--seeds N]
 
 Two tables, each counting function evaluations (never time):
 
@@ -17,6 +17,11 @@ Two tables, each counting function evaluations (never time):
    solver solves to ``tau = 1e-3`` (a point with ``f - f* <= tau (f(x0) - f*)``) within
    ``100 (n + 1)`` evaluations, with every method's defaults; peers: nevergrad's NGOpt,
    Nelder-Mead, L-BFGS-B.
+
+With ``--seeds N`` the MGH table is run for seeds 0 .. N-1 (the seed of the problems'
+noise, of NGOpt's random state and fdopt's ``seed`` option together; the deterministic
+fdopt methods and scipy's do not depend on it), and a second table gives each solver's
+count per seed and the mean: one seed's noise makes a coarse comparison.
 
 Whether a point reached the target is judged on the noise-free value of every point the
 solver evaluated (the solver itself sees the noisy values), as in Moré & Wild's data
@@ -66,6 +71,7 @@ class Trace:
     clean: Callable[[np.ndarray], float]
     budget: int
     target: float
+    seed: int = 0
     reached: int | None = None
     calls: int = 0
 
@@ -81,18 +87,24 @@ class Trace:
 
 
 def _trace(
-    name: str, n: int, options: dict[str, Any], noise: float | None, budget: int, tau: float
+    name: str,
+    n: int,
+    options: dict[str, Any],
+    noise: float | None,
+    budget: int,
+    tau: float,
+    seed: int = 0,
 ) -> Trace:
     clean = get_problem(name, n, **options)
     problem = (
         clean
         if noise is None
-        else get_problem(name, n, noise=noise, noise_kind="multiplicative", seed=0, **options)
+        else get_problem(name, n, noise=noise, noise_kind="multiplicative", seed=seed, **options)
     )
     f0 = float(clean.fun(clean.x0))
     f_star = clean.f_star if clean.f_star is not None else 0.0
     target = f_star + tau * (f0 - f_star)
-    return Trace(problem, lambda x: float(clean.fun(x)), budget, target)
+    return Trace(problem, lambda x: float(clean.fun(x)), budget, target, seed)
 
 
 def _fdopt(method: str) -> Callable[[Trace], None]:
@@ -102,7 +114,7 @@ def _fdopt(method: str) -> Callable[[Trace], None]:
             trace.problem.x0.copy(),
             method=method,
             bounds=trace.problem.bounds,
-            options={"maxfev": trace.budget, "maxiter": 10**6, "seed": 0},
+            options={"maxfev": trace.budget, "maxiter": 10**6, "seed": trace.seed},
         )
 
     return run
@@ -124,7 +136,7 @@ def _scipy(method: str) -> Callable[[Trace], None]:
 def _ngopt(trace: Trace) -> None:
     assert nevergrad is not None
     parametrization = nevergrad.p.Array(init=trace.problem.x0.copy())
-    parametrization.random_state = np.random.RandomState(0)
+    parametrization.random_state = np.random.RandomState(trace.seed)
     optimizer = nevergrad.optimizers.NGOpt(parametrization=parametrization, budget=trace.budget)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -165,35 +177,63 @@ def smooth_table(quick: bool) -> list[str]:
     return lines
 
 
-def mgh_table(quick: bool) -> tuple[list[str], dict[str, dict[str, int]]]:
+def mgh_table(quick: bool, seeds: int) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """Return the MGH tables' lines and each solver's mean count, per label.
+
+    The first table marks the problems solved with seed 0; with several seeds, a second
+    gives the counts per seed and their mean.
+    """
     table = solvers(include_ngopt=True)
     problems = MGH_SET[:4] if quick else MGH_SET
-    solved: dict[str, dict[str, int]] = {label: {} for label in ("deterministic", "noisy")}
+    counts: dict[str, dict[str, list[int]]] = {label: {} for label in ("deterministic", "noisy")}
     rows: dict[str, list[str]] = {}
-    for label, noise in (("deterministic", None), ("noisy", MGH_NOISE)):
-        for solver, runner in table.items():
-            marks = []
-            for name in problems:
-                n = get_problem(name).n
-                trace = _trace(name, n, {}, noise, 100 * (n + 1), MGH_TAU)
-                marks.append(attempt(runner, trace) is not None)
-            solved[label][solver] = sum(marks)
-            rows.setdefault(solver, []).append(
-                f"{sum(marks)}/{len(problems)} ({''.join('x' if m else '.' for m in marks)})"
-            )
+    for seed in range(seeds):
+        for label, noise in (("deterministic", None), ("noisy", MGH_NOISE)):
+            for solver, runner in table.items():
+                marks = []
+                for name in problems:
+                    n = get_problem(name).n
+                    trace = _trace(name, n, {}, noise, 100 * (n + 1), MGH_TAU, seed)
+                    marks.append(attempt(runner, trace) is not None)
+                counts[label].setdefault(solver, []).append(sum(marks))
+                if seed == 0:
+                    rows.setdefault(solver, []).append(
+                        f"{sum(marks)}/{len(problems)} "
+                        f"({''.join('x' if m else '.' for m in marks)})"
+                    )
     lines = [
         "| solver | deterministic | noise 1e-3 |",
         "|---|---|---|",
         *(f"| {solver} | {cells[0]} | {cells[1]} |" for solver, cells in rows.items()),
     ]
-    return lines, solved
+    means = {label: {k: float(np.mean(v)) for k, v in c.items()} for label, c in counts.items()}
+    if seeds > 1:
+        lines += [
+            "",
+            f"Problems solved per seed (0 to {seeds - 1}) and their mean:",
+            "",
+            "| solver | deterministic | mean | noise 1e-3 | mean |",
+            "|---|---|---:|---|---:|",
+        ]
+        for solver in table:
+            cells = [
+                f"{', '.join(map(str, counts[label][solver]))} | {means[label][solver]:.1f}"
+                for label in ("deterministic", "noisy")
+            ]
+            lines.append(f"| {solver} | {cells[0]} | {cells[1]} |")
+    return lines, means
 
 
 def main() -> None:
     """Run the benchmark and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="fewer problems, smaller budgets")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="run the MGH table for seeds 0 .. N-1 (default 1)"
+    )
     args = parser.parse_args()
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1; got {args.seeds}")
     torch.set_num_threads(1)
     print(f"Command: {shlex.join(['python', *sys.argv])}")
     print(
@@ -209,7 +249,7 @@ def main() -> None:
     print()
     print("\n".join(smooth_table(args.quick)))
     print()
-    lines, solved = mgh_table(args.quick)
+    lines, solved = mgh_table(args.quick, args.seeds)
     print(
         f"MGH problems solved to tau = {MGH_TAU:g} within 100 (n + 1) evaluations "
         f"(x: solved, in the order {', '.join(MGH_SET[:4] if args.quick else MGH_SET)})"
@@ -223,8 +263,9 @@ def main() -> None:
             ours = {m: solved[label][f"fdopt {m}"] for m in ("adam", "momentum")}
             verdict = all(v >= solved[label][reference] for v in ours.values())
             print(
-                f"Target ({label}): adam {ours['adam']}, momentum {ours['momentum']} vs NGOpt "
-                f"{solved[label][reference]}: {'met' if verdict else 'missed'}"
+                f"Target ({label}{', mean over seeds' if args.seeds > 1 else ''}): adam "
+                f"{ours['adam']:g}, momentum {ours['momentum']:g} vs NGOpt "
+                f"{solved[label][reference]:g}: {'met' if verdict else 'missed'}"
             )
 
 
