@@ -25,6 +25,7 @@ __all__ = [
     "as_tensor",
     "float_dtype",
     "from_numpy",
+    "host_array",
     "is_inexact",
     "numpy_view",
     "real_dtype",
@@ -116,7 +117,13 @@ def numpy_view(tensor: torch.Tensor) -> np.ndarray[Any, Any] | None:
     """
     if tensor.device.type != "cpu" or tensor.dtype not in _NUMPY_DTYPES:
         return None
-    return (tensor.detach() if tensor.requires_grad else tensor).numpy()
+    return host_array(tensor)
+
+
+def host_array(tensor: torch.Tensor) -> np.ndarray[Any, Any]:
+    """Return a CPU tensor's data as a numpy array sharing its memory (no autograd)."""
+    array: np.ndarray[Any, Any] = (tensor.detach() if tensor.requires_grad else tensor).numpy()
+    return array
 
 
 def from_numpy(array: np.ndarray[Any, Any]) -> torch.Tensor:

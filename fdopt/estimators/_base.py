@@ -20,7 +20,6 @@ __all__ = [
     "Evaluate",
     "converted",
     "default_step",
-    "host_array",
     "machine_eps",
     "magnitude",
 ]
@@ -95,7 +94,8 @@ class Estimate(Generic[Array]):
 def converted(estimate: Estimate[Any], to: Callable[[Any], Array]) -> Estimate[Array]:
     """Return ``estimate`` with each of its arrays passed through ``to``.
 
-    ``to``: :func:`fdopt._tensor.from_numpy` or :func:`host_array` (memory is shared).
+    ``to``: :func:`fdopt._tensor.from_numpy` or :func:`fdopt._tensor.host_array`
+    (memory is shared).
     """
 
     def each(value: Any) -> Array | None:
@@ -110,12 +110,6 @@ def converted(estimate: Estimate[Any], to: Callable[[Any], Array]) -> Estimate[A
         noise=each(estimate.noise),
         curvature=each(estimate.curvature),
     )
-
-
-def host_array(tensor: torch.Tensor) -> np.ndarray[Any, Any]:
-    """Return a CPU tensor's data as a numpy array, detached (no autograd history)."""
-    array: np.ndarray[Any, Any] = tensor.detach().numpy()
-    return array
 
 
 def magnitude(x: Array) -> Array:

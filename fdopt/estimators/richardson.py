@@ -9,14 +9,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, from_numpy, numpy_view
+from fdopt._tensor import Array, from_numpy, host_array, numpy_view
 from fdopt.estimators._base import (
     MAX_BATCH_ELEMENTS,
     Bounds,
     Estimate,
     Evaluate,
     converted,
-    host_array,
     machine_eps,
     magnitude,
 )
@@ -38,9 +37,7 @@ _BASES = [_CENTRAL[1:], _FORWARD[1:], (-1, -2)]
 
 
 @cache
-def default_richardson_step(
-    dtype: torch.dtype | np.dtype[Any], levels: int, ratio: float
-) -> float:
+def default_richardson_step(dtype: torch.dtype | np.dtype[Any], levels: int, ratio: float) -> float:
     """Default largest relative step of :func:`richardson`.
 
     The extrapolant over ``levels`` central differences has truncation error

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, from_numpy, numpy_view
+from fdopt._tensor import Array, from_numpy, host_array, numpy_view
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     ARRAY_BLOCK_ELEMENTS,
@@ -46,7 +46,6 @@ from fdopt.estimators._base import (
     Evaluate,
     converted,
     default_step,
-    host_array,
     magnitude,
 )
 from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
@@ -348,18 +347,19 @@ def _array_jacobian(
 
 
 def _array_route(
-    evaluate: Evaluate, x: Array, k: int, bounds: Bounds | None
+    evaluate: Evaluate, x: Array, k: int, numpy: bool
 ) -> tuple[bool, Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None]:
     """How an estimator should hand ``evaluate`` ``k`` points around ``x`` (and f(x)).
 
     Returns whether the evaluator makes the points itself
-    (:meth:`~fdopt.evaluation.Evaluator.axis`), and else its numpy route
-    (:meth:`~fdopt.evaluation.Evaluator.arrays`) where there are no bounds, or None.
+    (:meth:`~fdopt.evaluation.Evaluator.axis`), and else, where the estimate can be
+    computed in ``numpy`` (no bounds, a fixed step), the evaluator's numpy route
+    (:meth:`~fdopt.evaluation.Evaluator.arrays`) or None.
     """
     makes_points = getattr(evaluate, "makes_points", None)
     if makes_points is not None and makes_points(x, k):
         return True, None
-    arrays = None if bounds is not None else getattr(evaluate, "arrays", None)
+    arrays = getattr(evaluate, "arrays", None) if numpy else None
     return False, None if arrays is None else arrays(k + 1, x.shape[0])
 
 
@@ -380,8 +380,9 @@ def _jacobian(
     stencils = _stencils(first, order)
     second = (first, order) == ("central", 2)  # x - h, x + h: second differences with f(x)
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
-    lazy, array = _array_route(evaluate, x, width * x.shape[0], bounds)
-    if array is None or step == "auto":
+    numpy = bounds is None and step != "auto"
+    lazy, array = _array_route(evaluate, x, width * x.shape[0], numpy)
+    if array is None:
         if isinstance(x, torch.Tensor):
             return _tensor_jacobian(evaluate, x, stencils, order, step, bounds, f0, lazy, second)
         known = None if f0 is None else torch.from_numpy(f0)
