@@ -17,7 +17,12 @@ from typing import Any
 import torch
 
 from fdopt._tensor import all_finite
-from fdopt.loop._noise import curvature_steps, noise_aware_steps, relative_noise
+from fdopt.loop._noise import (
+    curvature_steps,
+    noise_aware_steps,
+    relative_noise,
+    rescaled_steps,
+)
 from fdopt.loop._options import Options
 from fdopt.loop._problem import Problem
 from fdopt.loop._run import Run, Status
@@ -300,6 +305,14 @@ def _primed(rule: Rule, it: Descent) -> State:
     return rule.precondition(it.rule_state, it.diagonal)
 
 
+def _measured(it: Descent, level: float) -> None:
+    """Record the noise ``level`` just measured at ``it.x`` (0: none seen)."""
+    # Noise that no longer shows is below the rounding-level floor: keep a trace of it.
+    it.level = level or 100 * torch.finfo(it.x.dtype).eps
+    it.f_measured = it.f
+    it.remeasures += 1
+
+
 def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, stalled: bool) -> bool:
     """Measure noise and curvature again at ``it.x`` (noisy runs); estimate ``it.g`` again.
 
@@ -308,19 +321,28 @@ def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, sta
     descent (Shi et al. 2023's recovery). Done on a stall (``stalled``: no step, or
     ``patience`` steps without a fall of ``f`` by more than the noise; the rule's state
     starts again) and where ``|f|`` has fallen :data:`FALL`-fold since the last
-    measurement. Returns False (nothing done) when the run is not noisy with default
-    differences.
+    measurement. There, a first-order rule measures the noise alone (ECnoise, about 8
+    evaluations) and scales its steps by it, the curvature kept, instead of measuring
+    the curvature and the gradient again (another ``5 n``): its progress is bounded by
+    its step size rather than by the gradient's accuracy, and the evaluations saved
+    count more (noise 1e-3, MGH problems in ``100 (n + 1)`` evaluations, seeds 0-4:
+    gd 3 -> 3.8 solved on average, nesterov 4 -> 4.8, adam 5 -> 5.2). L-BFGS measures
+    both: on Kowalik-Osborne the kept curvature left it at 2e-3 of ``f(x0) - f*``.
+    Returns False (nothing done) when the run is not noisy with default differences.
     """
     if not it.level or not options.default_jac:
         return False
     assert problem.estimator is not None  # default differences
+    settings = _rule_settings(options)
+    if not stalled and not isinstance(settings, LbfgsSettings):
+        noise = it.noise()
+        _measured(it, relative_noise(problem, options, it.x, it.f))
+        problem.estimator = rescaled_steps(problem.estimator, it.noise() / noise)
+        problem.sync(run)
+        return True
     stencil = problem.estimator.model_copy(update={"step": None})
     problem.estimator, level = curvature_steps(problem, stencil, options, it.x, it.f)
-    # Noise that no longer shows is below the rounding-level floor: keep a trace of it.
-    it.level = level or 100 * torch.finfo(it.x.dtype).eps
-    it.f_measured = it.f
-    it.remeasures += 1
-    settings = _rule_settings(options)
+    _measured(it, level)
     rule = OPTIMIZERS[options.method].rule(settings)
     it.preconditioned = it.preconditioned or (stalled and rule.precondition is not None)
     it.g = problem.gradient(it.x, it.f)

@@ -32,7 +32,7 @@ from fdopt.settings import (
     ForwardSettings,
 )
 
-__all__ = ["curvature_steps", "noise_aware_steps", "relative_noise"]
+__all__ = ["curvature_steps", "noise_aware_steps", "relative_noise", "rescaled_steps"]
 
 _STENCILS = (ForwardSettings, BackwardSettings, CentralSettings, Central4Settings)
 
@@ -131,3 +131,18 @@ def noise_aware_steps(
     order = _order(estimator)
     step = max(default_step(order, dtype), level ** (1.0 / (order + 1)))
     return estimator.model_copy(update={"step": step})
+
+
+def rescaled_steps(estimator: EstimatorSettings, ratio: float) -> EstimatorSettings:
+    """Return the stencil's steps for noise ``ratio`` times the level they were set for.
+
+    A stencil of order ``p`` balances truncation against noise at a step proportional
+    to ``noise^(1/(p+1))`` (the curvature kept): its steps scale by ``ratio^(1/(p+1))``.
+    Unchanged if ``estimator`` is not a stencil or has no step set.
+    """
+    if not isinstance(estimator, _STENCILS) or estimator.step is None or not ratio > 0:
+        return estimator
+    factor = ratio ** (1.0 / (_order(estimator) + 1))
+    step = estimator.step
+    scaled = tuple(s * factor for s in step) if isinstance(step, tuple) else step * factor
+    return estimator.model_copy(update={"step": scaled})
