@@ -314,7 +314,7 @@ def _measured(it: Descent, level: float) -> None:
 
 
 def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, stalled: bool) -> bool:
-    """Measure noise and curvature again at ``it.x`` (noisy runs); estimate ``it.g`` again.
+    """Measure the noise again at ``it.x`` (noisy runs), and the curvature and ``it.g``.
 
     The noise of many functions shrinks with ``|f|`` and the curvature changes along
     the way, so the steps and the noise allowance set at ``x0`` may be what stalls the
