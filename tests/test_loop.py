@@ -383,7 +383,7 @@ def test_noise_aware_steps_on_a_noisy_function(name):
 def test_noisy_lbfgs_follows_noise_that_shrinks_with_f():
     """Multiplicative noise 1e-3 on Rosenbrock: measured at x0 (f = 24) it is 100 times
     what it is at f = 0.24. With steps and the noise allowance set once at x0, L-BFGS
-    wanders at f ~ 1e-2; measured again each time |f| falls 100-fold, it converges."""
+    wanders at f ~ 1e-2; measured again each time |f| falls tenfold, it converges."""
     from fdopt.problems import get_problem
 
     clean = get_problem("rosenbrock")

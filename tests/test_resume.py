@@ -216,7 +216,7 @@ def test_noise_aware_adam_on_a_noisy_problem(tmp_path):
 
 
 def test_noisy_lbfgs_resumed_after_the_noise_was_measured_again(tmp_path):
-    """Where |f| has fallen 100-fold the noise and the steps are measured again: a run
+    """Where |f| has fallen tenfold the noise and the steps are measured again: a run
     resumed after that goes on with the new steps and ends as the uninterrupted one."""
 
     def problem():
