@@ -215,9 +215,11 @@ def test_noise_aware_adam_on_a_noisy_problem(tmp_path):
     assert_same_run(full, rest)
 
 
-def test_noisy_lbfgs_resumed_after_the_noise_was_measured_again(tmp_path):
-    """Where |f| has fallen tenfold the noise and the steps are measured again: a run
-    resumed after that goes on with the new steps and ends as the uninterrupted one."""
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_noisy_run_resumed_after_the_noise_was_measured_again(tmp_path, method):
+    """Where |f| has fallen tenfold the noise and the steps are measured again (adam:
+    the noise alone, its steps scaled by it): a run resumed after that goes on with the
+    new steps and ends as the uninterrupted one."""
 
     def problem():
         return get_problem("rosenbrock", noise=1e-3, noise_kind="multiplicative", seed=0)
@@ -228,10 +230,10 @@ def test_noisy_lbfgs_resumed_after_the_noise_was_measured_again(tmp_path):
         snapshots.append(path.read_bytes())
 
     options = {"maxfev": 400, "seed": 0, "history": True}
-    full = fdopt.minimize(problem().fun, problem().x0, method="lbfgs", options=options)
+    full = fdopt.minimize(problem().fun, problem().x0, method=method, options=options)
     noisy = problem()
     fdopt.minimize(
-        noisy.fun, noisy.x0, method="lbfgs", callback=keep, options={**options, "checkpoint": path}
+        noisy.fun, noisy.x0, method=method, callback=keep, options={**options, "checkpoint": path}
     )
     f0 = float(problem().fun(problem().x0))
     later = [
@@ -244,7 +246,7 @@ def test_noisy_lbfgs_resumed_after_the_noise_was_measured_again(tmp_path):
     path.write_bytes(snapshots[later[0] + 1])
     again = problem()  # its noise stream replayed up to the snapshot's evaluations
     again.fun(np.zeros((torch.load(path, weights_only=True)["evaluator"]["nfev"], 2)))
-    rest = fdopt.minimize(again.fun, again.x0, method="lbfgs", options={**options, "resume": path})
+    rest = fdopt.minimize(again.fun, again.x0, method=method, options={**options, "resume": path})
     assert_same_run(full, rest)
 
 
