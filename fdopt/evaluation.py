@@ -472,8 +472,7 @@ class Evaluator:
             results, user_points = self._plain(points)
             values = self._values(results, points.device, user_points.__getitem__)
         else:
-            size = self.batch_size or default_batch_size(points.shape[1], points.device) or k
-            values = self._batched(points, size)
+            values = self._batched(points, self._call_size(k, points.shape[1], points.device))
         values = _in_precision(values, points)
         self._check_finite(points.__getitem__, values)
         return values
@@ -493,8 +492,7 @@ class Evaluator:
             return self.array
         if self.source.device.type != "cpu":
             return None
-        size = self.batch_size or default_batch_size(n, _CPU) or k
-        return self.array if not self.vectorized or k <= size else None
+        return self.array if not self.vectorized or k <= self._call_size(k, n, _CPU) else None
 
     def array(self, points: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Evaluate the function at each row of numpy ``points``, returning numpy values.
@@ -511,8 +509,7 @@ class Evaluator:
             return np.empty((0, self._outputs or 1), dtype=points.dtype)
         scalars = None
         if self.vectorized:
-            size = self.batch_size or default_batch_size(points.shape[1], _CPU) or k
-            values = self._numpy_chunks(points, size)
+            values = self._numpy_chunks(points, self._call_size(k, points.shape[1], _CPU))
         else:
             results, user_points = self._plain(points)
             scalars = self._scalars(results, user_points.__getitem__)
@@ -526,6 +523,10 @@ class Evaluator:
         if self.track_best or (self.nonfinite == "raise" and not finite):
             self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))
         return values
+
+    def _call_size(self, k: int, n: int, device: torch.device) -> int:
+        """Most of ``k`` points of dimension ``n`` per vectorized call (``batch_size``)."""
+        return self.batch_size or default_batch_size(n, device) or k
 
     def _spend(self, k: int) -> None:
         """Count ``k`` more points, or raise if they would exceed ``maxfev``."""

@@ -10,7 +10,7 @@ from typing import Any, Generic, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array
+from fdopt._tensor import Array, from_numpy, host_array, numpy_view
 
 __all__ = [
     "ARRAY_BLOCK_ELEMENTS",
@@ -22,6 +22,8 @@ __all__ = [
     "default_step",
     "machine_eps",
     "magnitude",
+    "on_arrays",
+    "on_tensors",
 ]
 
 MAX_BATCH_ELEMENTS = 1 << 22
@@ -110,6 +112,39 @@ def converted(estimate: Estimate[Any], to: Callable[[Any], Array]) -> Estimate[A
         noise=each(estimate.noise),
         curvature=each(estimate.curvature),
     )
+
+
+NumpyArray = np.ndarray[Any, Any]
+
+
+def on_tensors(
+    run: Callable[[torch.Tensor, torch.Tensor | None], Estimate],
+    x: NumpyArray,
+    f0: NumpyArray | None,
+) -> Estimate[NumpyArray]:
+    """Run an estimate with tensors for a numpy ``x`` (and ``f0``); return it in numpy.
+
+    Memory is shared both ways, and the estimate is detached.
+    """
+    known = None if f0 is None else torch.from_numpy(f0)
+    return converted(run(torch.from_numpy(x), known), host_array)
+
+
+def on_arrays(
+    run: Callable[[NumpyArray, NumpyArray | None], Estimate[NumpyArray]],
+    x: torch.Tensor,
+    f0: torch.Tensor | None,
+) -> Estimate | None:
+    """Run an estimate in numpy for a CPU tensor ``x`` (and ``f0``); return it as tensors.
+
+    Memory is shared both ways. None, with nothing run, where ``x`` or ``f0`` has no
+    numpy view (on a GPU, or of a dtype numpy lacks).
+    """
+    host = numpy_view(x)
+    host_f0 = None if f0 is None else numpy_view(f0.to(x.dtype))
+    if host is None or (f0 is not None and host_f0 is None):
+        return None
+    return converted(run(host, host_f0), from_numpy)
 
 
 def magnitude(x: Array) -> Array:

@@ -9,15 +9,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, from_numpy, host_array, numpy_view
+from fdopt._tensor import Array
 from fdopt.estimators._base import (
     MAX_BATCH_ELEMENTS,
     Bounds,
     Estimate,
     Evaluate,
-    converted,
     machine_eps,
     magnitude,
+    on_arrays,
+    on_tensors,
 )
 from fdopt.estimators._box import clip
 from fdopt.estimators.stencil import fit_steps
@@ -139,21 +140,24 @@ def richardson(
     # estimate is of the kind of x.
     arrays = None if bounds is not None else getattr(evaluate, "arrays", None)
     array = None if arrays is None else arrays(2 * levels * x.shape[0], x.shape[0])
+
+    def run(call: Callable[[Any], Any], at: Any, box: Bounds | None, known: Any) -> Estimate[Any]:
+        value, error, f, h, nfev = _richardson(call, at, base, levels, ratio, box, known)
+        return Estimate(value=value, nfev=nfev, error=error, f0=f, step=h)
+
+    def in_torch(t: torch.Tensor, t0: torch.Tensor | None) -> Estimate:
+        return run(evaluate, t, bounds, t0)
+
+    if array is None:
+        return in_torch(x, f0) if isinstance(x, torch.Tensor) else on_tensors(in_torch, x, f0)
+
+    def in_numpy(h: np.ndarray[Any, Any], h0: np.ndarray[Any, Any] | None) -> Estimate[Any]:
+        return run(array, h, None, h0)
+
     if isinstance(x, np.ndarray):
-        if array is None:
-            known = None if f0 is None else torch.from_numpy(f0)
-            estimate = richardson(evaluate, torch.from_numpy(x), settings, bounds=bounds, f0=known)
-            return converted(estimate, host_array)
-        value, error, f0, h, nfev = _richardson(array, x, base, levels, ratio, None, f0)
-        return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
-    host = None if array is None else numpy_view(x)
-    host_f0 = None if f0 is None or host is None else numpy_view(f0)
-    if array is None or host is None or (f0 is not None and host_f0 is None):
-        value, error, f0, h, nfev = _richardson(evaluate, x, base, levels, ratio, bounds, f0)
-        return Estimate(value=value, nfev=nfev, error=error, f0=f0, step=h)
-    value, error, host_f0, h, nfev = _richardson(array, host, base, levels, ratio, None, host_f0)
-    estimate = Estimate(value=value, nfev=nfev, error=error, f0=host_f0, step=h)
-    return converted(estimate, from_numpy)
+        return in_numpy(x, f0)
+    estimate = on_arrays(in_numpy, x, f0)
+    return in_torch(x, f0) if estimate is None else estimate
 
 
 def _richardson(

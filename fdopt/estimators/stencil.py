@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, from_numpy, host_array, numpy_view
+from fdopt._tensor import Array
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     ARRAY_BLOCK_ELEMENTS,
@@ -44,9 +44,10 @@ from fdopt.estimators._base import (
     Bounds,
     Estimate,
     Evaluate,
-    converted,
     default_step,
     magnitude,
+    on_arrays,
+    on_tensors,
 )
 from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
 from fdopt.stencils import central_offsets, one_sided_offsets, weights
@@ -382,22 +383,22 @@ def _jacobian(
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
     numpy = bounds is None and step != "auto"
     lazy, array = _array_route(evaluate, x, width * x.shape[0], numpy)
+
+    def in_torch(t: torch.Tensor, t0: torch.Tensor | None) -> Estimate:
+        return _tensor_jacobian(evaluate, t, stencils, order, step, bounds, t0, lazy, second)
+
     if array is None:
-        if isinstance(x, torch.Tensor):
-            return _tensor_jacobian(evaluate, x, stencils, order, step, bounds, f0, lazy, second)
-        known = None if f0 is None else torch.from_numpy(f0)
-        estimate = _tensor_jacobian(
-            evaluate, torch.from_numpy(x), stencils, order, step, bounds, known, lazy, second
-        )
-        return converted(estimate, host_array)
+        return in_torch(x, f0) if isinstance(x, torch.Tensor) else on_tensors(in_torch, x, f0)
     fixed: float | tuple[float, ...] | None = step  # type: ignore[assignment]  # not "auto"
+    route = array
+
+    def in_numpy(h: np.ndarray[Any, Any], h0: np.ndarray[Any, Any] | None) -> Estimate[Any]:
+        return _array_jacobian(route, h, stencils[0], order, fixed, second, h0)
+
     if isinstance(x, np.ndarray):
-        return _array_jacobian(array, x, stencils[0], order, fixed, second, f0)
-    host, host_f0 = numpy_view(x), None if f0 is None else numpy_view(f0.to(x.dtype))
-    if host is None or (f0 is not None and host_f0 is None):
-        return _tensor_jacobian(evaluate, x, stencils, order, step, bounds, f0, lazy, second)
-    estimate = _array_jacobian(array, host, stencils[0], order, fixed, second, host_f0)
-    return converted(estimate, from_numpy)
+        return in_numpy(x, f0)
+    estimate = on_arrays(in_numpy, x, f0)
+    return in_torch(x, f0) if estimate is None else estimate
 
 
 def _tensor_jacobian(
