@@ -27,8 +27,8 @@ def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] |
 
     Returns a flat copy of ``x`` as a numpy array, with the source and shape of ``x``,
     when ``x`` is a real, finite, native-endian float array (or the data of such a CPU
-    tensor) of at most one dimension; None for every other ``x``, which :func:`point`
-    checks and describes.
+    tensor) of one or more numbers and at most one dimension; None for every other
+    ``x``, which :func:`point` checks and describes.
     """
     host = x if type(x) is np.ndarray else None
     if isinstance(x, torch.Tensor) and x.dtype.is_floating_point:
@@ -36,6 +36,7 @@ def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] |
     if (
         host is None
         or host.ndim > 1
+        or host.size == 0
         or host.dtype.kind != "f"
         or not host.dtype.isnative
         or not all_finite(host)
@@ -46,7 +47,7 @@ def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] |
 
 
 def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...]]:
-    """Check a point: real, finite, a scalar or 1-D.
+    """Check a point: real, finite, a scalar or 1-D, not empty.
 
     Returns
     -------
@@ -65,6 +66,8 @@ def point(x: Any, name: str = "x") -> tuple[torch.Tensor, Source, tuple[int, ...
     if not tensor.is_floating_point():
         tensor = tensor.to(torch.float64)
     flat = tensor.reshape(-1)
+    if flat.numel() == 0:
+        raise ArgumentValueError(f"{name} must have at least one coordinate; got shape (0,)")
     if not all_finite(flat):
         i = int((~torch.isfinite(flat)).nonzero()[0, 0])
         raise ArgumentValueError(f"{name} must be finite; {name}[{i}] = {float(flat[i])}")

@@ -23,6 +23,7 @@ __all__ = [
     "Source",
     "all_finite",
     "as_tensor",
+    "data_bytes",
     "float_dtype",
     "from_numpy",
     "host_array",
@@ -124,6 +125,19 @@ def host_array(tensor: torch.Tensor) -> np.ndarray[Any, Any]:
     """Return a CPU tensor's data as a numpy array sharing its memory (no autograd)."""
     array: np.ndarray[Any, Any] = (tensor.detach() if tensor.requires_grad else tensor).numpy()
     return array
+
+
+def data_bytes(values: Any) -> bytes:
+    """Return the bytes of the values of a tensor (any dtype or device), array or array-like.
+
+    For keys and digests: the same values of the same dtype give the same bytes, those
+    of ``tensor.numpy().tobytes()`` where numpy has the dtype. A tensor of a dtype numpy
+    lacks (bfloat16) is read as bytes.
+    """
+    if isinstance(values, torch.Tensor):
+        flat = values.detach().reshape(-1).contiguous().cpu()
+        return flat.view(torch.uint8).numpy().tobytes()
+    return np.asarray(values).tobytes()
 
 
 def from_numpy(array: np.ndarray[Any, Any]) -> torch.Tensor:

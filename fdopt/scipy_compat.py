@@ -24,6 +24,7 @@ from scipy.optimize import OptimizeResult
 
 from fdopt import _arguments
 from fdopt._estimate import resolve, run_estimator
+from fdopt._tensor import data_bytes
 from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
 from fdopt.evaluation import Evaluator, Workers
 from fdopt.loop import Run, Status, optimize, parse_options
@@ -307,8 +308,8 @@ class Gradient:
 
     @staticmethod
     def _key(x: Any) -> bytes:
-        array = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
-        return bytes(array.dtype.str.encode() + array.tobytes())
+        dtype = x.dtype if isinstance(x, torch.Tensor) else np.asarray(x).dtype
+        return str(dtype).encode() + data_bytes(x)
 
     def _args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         return args if args else self.args

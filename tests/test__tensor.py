@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fdopt
-from fdopt._tensor import Source, all_finite, as_tensor, float_dtype, real_dtype
+from fdopt._tensor import Source, all_finite, as_tensor, data_bytes, float_dtype, real_dtype
 from fdopt._validate import check_int
 
 
@@ -312,3 +312,20 @@ class TestErrorClasses:
         assert issubclass(fdopt.ArgumentTypeError, fdopt.FdoptError)
         assert issubclass(fdopt.ArgumentTypeError, TypeError)
         assert issubclass(fdopt.ArgumentTypeError, RuntimeError)
+
+
+class TestDataBytes:
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.float16, torch.int64])
+    def test_as_numpy_reads_them(self, dtype):
+        # Checkpoints' digests of x0 were made from numpy's bytes: they must not change.
+        t = torch.arange(6).to(dtype).reshape(2, 3)
+        assert data_bytes(t) == t.numpy().tobytes()
+        assert data_bytes(t.numpy()) == t.numpy().tobytes()
+        assert data_bytes([1.0, 2.0]) == np.array([1.0, 2.0]).tobytes()
+
+    def test_bfloat16_and_views(self):
+        t = torch.tensor([1.0, 2.0, 3.0], dtype=torch.bfloat16, requires_grad=True)
+        assert len(data_bytes(t)) == 6
+        assert data_bytes(t) != data_bytes(t.detach() + 1)
+        wide = torch.arange(12.0, dtype=torch.float64).reshape(3, 4)
+        assert data_bytes(wide[:, 1]) == wide[:, 1].contiguous().numpy().tobytes()

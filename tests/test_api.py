@@ -225,6 +225,37 @@ class TestBadInput:
             fdopt.grad(call.pop("fun"), call.pop("x"), **call)
         assert calls == []
 
+    @pytest.mark.parametrize("method", sorted(ESTIMATORS))
+    @pytest.mark.parametrize("x", [np.array([]), torch.zeros(0, dtype=torch.float64), []])
+    def test_empty_x_is_an_argument_error_for_every_method(self, method, x):
+        # It was a numpy reduction error, an IndexError, a ZeroDivisionError or a torch
+        # RuntimeError depending on the method.
+        calls = []
+        seed = {"seed": 0} if method in RANDOM else {}
+        with pytest.raises(ArgumentValueError, match="x must have at least one coordinate"):
+            fdopt.grad(lambda x: calls.append(1) or 0.0, x, method=method, **seed)
+        assert calls == []
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda fun: fdopt.jacobian(fun, np.array([])),
+            lambda fun: fdopt.hessian(fun, np.array([])),
+            lambda fun: fdopt.minimize(fun, np.array([])),
+            lambda fun: fdopt.Gradient(fun)(np.array([])),
+            lambda fun: fdopt.Gradient(fun).fun(np.array([])),
+        ],
+    )
+    def test_empty_x_is_an_argument_error_everywhere(self, call):
+        calls = []
+        with pytest.raises(ArgumentValueError, match="must have at least one coordinate"):
+            call(lambda x: calls.append(1) or 0.0)
+        assert calls == []
+
+    def test_empty_starts_name_the_start(self):
+        with pytest.raises(ArgumentValueError, match=r"x0\[0\] must have at least one"):
+            fdopt.minimize(rosen, np.zeros((2, 0)), options={"multistart": True})
+
     @pytest.mark.parametrize(
         ("kwargs", "field"),
         [({"accuracy": 3}, "accuracy"), ({"sample": 3}, "sample"), ({"step": -1.0}, "step")],

@@ -279,6 +279,15 @@ def test_torch_in_torch_out_float32_kept():
     assert torch.allclose(res.x, target, atol=1e-2)
 
 
+@pytest.mark.parametrize("method", ["adam", "lbfgs"])
+def test_torch_bfloat16_start_runs_and_keeps_its_dtype(method):
+    # The run's fingerprint read x0 through numpy, which has no bfloat16: a TypeError.
+    x0 = torch.tensor([1.0, 2.0, -1.0], dtype=torch.bfloat16)
+    res = fdopt.minimize(lambda x: (x**2).sum(), x0, method=method, options={"maxiter": 20})
+    assert res.x.dtype == torch.bfloat16
+    assert res.fun < float((x0.float() ** 2).sum())
+
+
 def test_settings_model_as_options_and_user_jac():
     a = fdopt.minimize(Counting(), np.zeros(3), options=AdamSettings(lr=0.05))
     b = fdopt.minimize(Counting(), np.zeros(3), options={"lr": 0.05})

@@ -576,6 +576,22 @@ def test_gradient_needs_a_callable():
         fdopt.Gradient(3.0)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32, torch.float64])
+def test_gradient_reuses_f_at_a_tensor_point_of_any_dtype(dtype):
+    # Its cache key read the point through numpy, which has no bfloat16: a TypeError.
+    fun = Counted(lambda x: (x**2).sum())
+    g = fdopt.Gradient(fun, method="forward")
+    x = torch.tensor([1.0, 2.0], dtype=dtype)
+    f = g.fun(x)
+    grad = g(x)
+    assert grad.dtype == dtype
+    assert fun.calls == g.nfev == 3  # f(x) once, then the two forward points
+    assert g.fun(x) == f
+    assert fun.calls == 3
+    g(x + 1)
+    assert fun.calls == 6  # another point: f(x) evaluated again
+
+
 def rosen_start(n):
     return np.tile([-1.2, 1.0], n // 2)
 

@@ -39,7 +39,7 @@ from typing import Any, Protocol, cast
 
 import torch
 
-from fdopt._tensor import Source
+from fdopt._tensor import Source, data_bytes
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators import ESTIMATORS, Bounds
 from fdopt.loop._options import Options
@@ -83,7 +83,7 @@ class Snapshot(Protocol):
 def _digest(*tensors: torch.Tensor) -> str:
     hasher = hashlib.sha256()
     for tensor in tensors:
-        hasher.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        hasher.update(data_bytes(tensor))
     return hasher.hexdigest()[:16]
 
 
