@@ -25,7 +25,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, Source, all_finite, from_numpy
+from fdopt._tensor import Array, Source, all_finite, as_tensor, from_numpy
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -265,15 +265,19 @@ class Evaluator:
         return list(torch.from_numpy(points.copy()).unbind(0))
 
     def _to_tensor(self, value: Any, device: torch.device, what: str, point: Any) -> torch.Tensor:
+        """Return a result of the function as a tensor on ``device``.
+
+        Python numbers (and lists of them) become float64 or complex128, as numpy reads
+        them, not torch's default float32: that lost half the digits of a difference.
+        """
         try:
-            tensor = torch.as_tensor(value, device=device)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            raise FunctionOutputError(
-                f"fun must return numbers; got {type(value).__name__}{what}", x=point
-            ) from exc
-        if tensor.dtype == torch.bool:
-            raise FunctionOutputError(f"fun must return numbers; got booleans{what}", x=point)
-        return tensor
+            tensor, _ = as_tensor(value, name="fun's value")
+        except ArgumentTypeError as exc:
+            dtype = getattr(value, "dtype", None)
+            boolean = isinstance(value, (bool, np.bool_)) or dtype in (torch.bool, np.bool_)
+            got = "booleans" if boolean else type(value).__name__
+            raise FunctionOutputError(f"fun must return numbers; got {got}{what}", x=point) from exc
+        return tensor.to(device)
 
     def _check_outputs(self, size: int, shape: tuple[int, ...], point: Any) -> None:
         if self._outputs is None:

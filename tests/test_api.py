@@ -301,6 +301,14 @@ class TestBadInput:
 
 
 class TestJacobianAndHessian:
+    @pytest.mark.parametrize("method", ["forward", "central", "central4", "richardson"])
+    def test_a_list_of_python_floats_is_read_in_double_precision(self, method):
+        # Read as float32 before: the central jacobian erred by 4e-3.
+        x = np.array([1.0, 2.0])
+        jac = fdopt.jacobian(lambda x: [float(x[0] ** 2), float(np.sin(x[1]))], x, method=method)
+        exact = np.array([[2.0, 0.0], [0.0, np.cos(2.0)]])
+        assert np.abs(jac - exact).max() < TOLERANCE[method]
+
     def test_jacobian_of_a_vector_function(self):
         def fun(x):
             return np.array([x[0] * x[1], np.sin(x[0]), x[1] ** 3])

@@ -254,6 +254,21 @@ class TestBudgetAndErrors:
         with pytest.raises(FunctionOutputError, match=match):
             Evaluator(fun, source=NUMPY, vectorized=vectorized)(points())
 
+    @pytest.mark.parametrize("source", [NUMPY, TORCH])
+    @pytest.mark.parametrize("vectorized", [False, True])
+    @pytest.mark.parametrize("kind", [float, complex])
+    def test_python_numbers_keep_double_precision(self, source, vectorized, kind):
+        # torch.as_tensor reads Python floats as float32: 0.1 + 1e-12 became 0.1.
+        def fun(x):
+            rows = x.tolist() if vectorized else [x.tolist()]
+            values = [[kind(row[0] + 1e-12), kind(-row[0])] for row in rows]
+            return values if vectorized else values[0]
+
+        pts = torch.tensor([[0.1], [0.3]], dtype=torch.float64)
+        out = Evaluator(fun, source=source, vectorized=vectorized)(pts)
+        assert out.dtype == (torch.float64 if kind is float else torch.complex128)
+        assert out[:, 0].real.tolist() == [0.1 + 1e-12, 0.3 + 1e-12]
+
     @pytest.mark.parametrize(
         ("fun", "match"),
         [

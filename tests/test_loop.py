@@ -288,6 +288,17 @@ def test_torch_bfloat16_start_runs_and_keeps_its_dtype(method):
     assert res.fun < float((x0.float() ** 2).sum())
 
 
+def test_user_jac_of_python_floats_keeps_double_precision():
+    # It was read as float32: L-BFGS stopped 2.4e-7 from the minimum.
+    res = fdopt.minimize(
+        lambda x: float(np.sum((x - 1) ** 2)),
+        np.zeros(2),
+        method="lbfgs",
+        jac=lambda x: [float(2 * (x[0] - 1)), float(2 * (x[1] - 1))],
+    )
+    assert np.abs(res.x - 1).max() < 1e-12
+
+
 def test_settings_model_as_options_and_user_jac():
     a = fdopt.minimize(Counting(), np.zeros(3), options=AdamSettings(lr=0.05))
     b = fdopt.minimize(Counting(), np.zeros(3), options={"lr": 0.05})

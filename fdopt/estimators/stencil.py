@@ -337,7 +337,7 @@ def _array_jacobian(
         flat = points.reshape(-1)
         for t in range(s):  # point (j, t) is row j s + t, with coordinate lo + j moved
             flat[t * n + lo :: s * n + 1][:c] = moved[:, t]
-        chunks.append(array(points).astype(x.dtype, copy=False))
+        chunks.append(array(points))
     values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     nfev = values.shape[0]
     if need_f0:

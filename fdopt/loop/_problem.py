@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from fdopt._tensor import Source
-from fdopt.errors import EvaluationError, FunctionOutputError
+from fdopt._tensor import Source, as_tensor
+from fdopt.errors import ArgumentTypeError, EvaluationError, FunctionOutputError
 from fdopt.estimators import ESTIMATORS, Bounds
 from fdopt.evaluation import Evaluator
 from fdopt.loop._run import Run
@@ -103,9 +103,9 @@ class Problem:
             raise EvaluationError(
                 f"jac raised {type(error).__name__} at x = {point}: {error}", x=point
             ) from error
-        try:
-            g = torch.as_tensor(value, device=x.device).to(x.dtype).reshape(-1)
-        except (TypeError, ValueError, RuntimeError) as error:
+        try:  # Python floats read as float64 (torch would make them float32)
+            g = as_tensor(value, name="jac's value")[0].to(x.device, x.dtype).reshape(-1)
+        except ArgumentTypeError as error:
             raise FunctionOutputError(
                 f"jac must return an array of {x.numel()} numbers; got {type(value).__name__}",
                 x=point,
