@@ -88,18 +88,21 @@ def run_estimator(
     settings: dict[str, Any],
     hessian: bool = False,
     f0: float | None = None,
-) -> tuple[Estimate[Any], Source, tuple[int, ...], bool | None]:
+    scalar_for: str | None = None,
+) -> tuple[Estimate[Any], Source, tuple[int, ...]]:
     """Validate the arguments, build the evaluator and run one estimator at ``x``.
 
     A numpy ``x``, or a CPU tensor's, without bounds goes to an estimator that takes
     numpy arrays as one (a copy): its estimate is then of numpy arrays, computed without
     torch operations where the evaluator takes arrays too.
 
+    ``scalar_for``: the caller that needs a scalar function (``fun`` returning arrays is
+    then a :class:`~fdopt.errors.FunctionOutputError` naming it, whatever their size).
+
     Returns
     -------
     tuple
-        The estimate, the :class:`~fdopt._tensor.Source` and shape of ``x``, and whether
-        the function returned scalars.
+        The estimate, and the :class:`~fdopt._tensor.Source` and shape of ``x``.
     """
     model, estimator, arrays = resolve(method, step, settings, hessian=hessian)
     checked = _arguments.host_point(x) if arrays and bounds is None else None
@@ -123,4 +126,7 @@ def run_estimator(
         point_shape=shape,
     ) as evaluator:
         estimate = estimator(evaluator, x0, model, bounds=box, f0=known)
-    return estimate, source, shape, evaluator.scalar
+    if scalar_for is not None:
+        hint = " (use fdopt.jacobian)" if scalar_for == "grad" else ""
+        evaluator.require_scalar(scalar_for, hint=hint)
+    return estimate, source, shape

@@ -27,6 +27,7 @@ __all__ = [
     "float_dtype",
     "from_numpy",
     "host_array",
+    "in_precision",
     "is_inexact",
     "numpy_view",
     "real_dtype",
@@ -125,6 +126,20 @@ def host_array(tensor: torch.Tensor) -> np.ndarray[Any, Any]:
     """Return a CPU tensor's data as a numpy array sharing its memory (no autograd)."""
     array: np.ndarray[Any, Any] = (tensor.detach() if tensor.requires_grad else tensor).numpy()
     return array
+
+
+def in_precision(values: Array, like: Array) -> Array:
+    """Return ``values`` in the precision of the points ``like``, complex kept complex.
+
+    A function's values computed at points of one precision: a real function's in the
+    points' (real) dtype, a complex one's in the complex dtype of at least that precision.
+    """
+    if isinstance(values, torch.Tensor):
+        real = like.real.dtype
+        return values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
+    if values.dtype.kind != "c":
+        return values.astype(like.real.dtype if like.dtype.kind == "c" else like.dtype, copy=False)
+    return values.astype(np.promote_types(like.real.dtype, values.dtype), copy=False)
 
 
 def data_bytes(values: Any) -> bytes:

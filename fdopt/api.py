@@ -19,7 +19,6 @@ from scipy.optimize import OptimizeResult
 from fdopt._estimate import run_estimator
 from fdopt._multistart import MULTISTART, minimize_starts
 from fdopt._tensor import Source
-from fdopt.errors import FunctionOutputError
 from fdopt.estimators import Estimate
 from fdopt.evaluation import Workers
 from fdopt.scipy_compat import solve
@@ -154,7 +153,7 @@ def grad(
     >>> np.allclose(g, [2.0, -4.0])
     True
     """
-    estimate, source, shape, scalar = run_estimator(
+    estimate, source, shape = run_estimator(
         fun,
         x,
         method=method,
@@ -166,12 +165,8 @@ def grad(
         batch_size=batch_size,
         maxfev=maxfev,
         settings=settings,
+        scalar_for="grad",
     )
-    if estimate.value.shape[0] != 1 or scalar is False:
-        raise FunctionOutputError(
-            f"grad needs a scalar function; fun returns {estimate.value.shape[0]} values "
-            f"(use fdopt.jacobian)"
-        )
     return _finish(estimate, source, full_output, shape)
 
 
@@ -203,7 +198,7 @@ def jacobian(
     >>> np.allclose(J, [[3.0, 2.0], [1.0, 1.0]])
     True
     """
-    estimate, source, _, _ = run_estimator(
+    estimate, source, _ = run_estimator(
         fun,
         x,
         method=method,
@@ -246,7 +241,7 @@ def hessian(
     >>> np.allclose(H, [[4.0, 2.0], [2.0, 0.0]], atol=1e-6)
     True
     """
-    estimate, source, _, _ = run_estimator(
+    estimate, source, _ = run_estimator(
         fun,
         x,
         method=method,

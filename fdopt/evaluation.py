@@ -25,7 +25,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, Source, all_finite, as_tensor, from_numpy
+from fdopt._tensor import Array, Source, all_finite, as_tensor, from_numpy, in_precision
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -96,16 +96,6 @@ def _finite_scalars(results: list[Any]) -> bool:
         return math.isfinite(math.fsum(results))
     except (OverflowError, ValueError):  # a sum too large, or inf - inf
         return all(map(math.isfinite, results))
-
-
-def _in_precision(values: Array, like: Array) -> Array:
-    """Return ``values`` in the precision of the points ``like``, complex kept complex."""
-    if isinstance(values, torch.Tensor):
-        real = like.real.dtype
-        return values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
-    if values.dtype.kind != "c":
-        return values.astype(like.real.dtype if like.dtype.kind == "c" else like.dtype, copy=False)
-    return values.astype(np.promote_types(like.real.dtype, values.dtype), copy=False)
 
 
 class Evaluator:
@@ -214,6 +204,37 @@ class Evaluator:
     def scalar(self) -> bool | None:
         """Whether the function returns scalars (None before the first evaluation)."""
         return self._scalar
+
+    def require_scalar(self, caller: str, x: Any = None, hint: str = "") -> None:
+        """Raise unless the function has returned scalars (or not yet been evaluated).
+
+        ``caller`` ("grad", "minimize", ...) is what needs them; ``x`` a point it returned
+        another shape at; ``hint`` ends the message.
+
+        Raises
+        ------
+        FunctionOutputError
+            If the function returned arrays (of any size, one or none included).
+        """
+        if self._scalar is False:
+            raise FunctionOutputError(
+                f"{caller} needs a scalar function; fun returns shape ({self._outputs},){hint}",
+                x=x,
+            )
+
+    @staticmethod
+    def require_real(caller: str, values: Array, x: Any = None) -> None:
+        """Raise naming ``caller`` if ``values`` (of the function, or derived) are complex.
+
+        Raises
+        ------
+        FunctionOutputError
+            If they are: ``caller`` needs a real function.
+        """
+        if values.is_complex() if isinstance(values, torch.Tensor) else np.iscomplexobj(values):
+            raise FunctionOutputError(
+                f"{caller} needs a real function; fun returned complex values", x=x
+            )
 
     def restore(self, nfev: int, best_x: torch.Tensor | None, best_f: torch.Tensor | None) -> None:
         """Go on from a count and a best point saved earlier (a resumed run).
@@ -477,7 +498,7 @@ class Evaluator:
             values = self._values(results, points.device, user_points.__getitem__)
         else:
             values = self._batched(points, self._call_size(k, points.shape[1], points.device))
-        values = _in_precision(values, points)
+        values = in_precision(values, points)
         self._check_finite(points.__getitem__, values)
         return values
 
@@ -522,7 +543,7 @@ class Evaluator:
                 if scalars is None
                 else scalars
             )
-        values = _in_precision(values, points)
+        values = in_precision(values, points)
         finite = all_finite(values) if scalars is None else _finite_scalars(results)
         if self.track_best or (self.nonfinite == "raise" and not finite):
             self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))
@@ -596,7 +617,7 @@ class Evaluator:
             self._raised(done, self._user_points(done), results, error)
         if not k:
             return x.new_empty((0, self._outputs or 1))
-        values = _in_precision(self._values(results, x.device, made), x)
+        values = in_precision(self._values(results, x.device, made), x)
         self._check_finite(lambda i: torch.from_numpy(made(i)).to(x.device), values)
         return values
 

@@ -340,7 +340,10 @@ class Gradient:
             nonfinite="keep",
             point_shape=shape,
         ) as evaluator:
-            value = float(evaluator(point[None])[0, 0])
+            values = evaluator(point[None])
+            evaluator.require_scalar("Gradient.fun", x=x)
+            evaluator.require_real("Gradient.fun", values, x=x)
+            value = float(values[0, 0])
         self.nfev += 1
         self._cached = (key, args, value)
         return value
@@ -350,13 +353,11 @@ class Gradient:
         key, args = self._key(x), self._args(args)
         f0 = self._lookup(key, args)
         options = dict(self._options)
-        estimate, source, shape, scalar = run_estimator(self._fun, x, args=args, f0=f0, **options)
+        estimate, source, shape = run_estimator(
+            self._fun, x, args=args, f0=f0, scalar_for="Gradient", **options
+        )
         self.nfev += estimate.nfev
         self.ngev += 1
-        if estimate.value.shape[0] != 1 or scalar is False:
-            raise ArgumentValueError(
-                f"Gradient needs a scalar function; fun returns {estimate.value.shape[0]} values"
-            )
         if estimate.f0 is not None and f0 is None:
             self._cached = (key, args, float(estimate.f0[0]))
         return source.wrap(estimate.value[0].reshape(shape))

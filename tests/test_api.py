@@ -286,6 +286,13 @@ class TestBadInput:
     def test_vector_function_needs_jacobian(self):
         with pytest.raises(FunctionOutputError, match=r"use fdopt\.jacobian"):
             fdopt.grad(lambda x: np.array([1.0, 2.0]) * x[0], X0)
+        with pytest.raises(FunctionOutputError, match=r"returns shape \(1,\) \(use fdopt"):
+            fdopt.grad(lambda x: [float(x[0])], X0)
+
+    def test_auto_step_on_a_complex_function_is_a_clear_error(self):
+        # ECnoise's table took the maximum of complex values: a NotImplementedError.
+        with pytest.raises(FunctionOutputError, match=r"step='auto'\) needs a real function"):
+            fdopt.grad(lambda x: 1j * x[0] + x[1], X0, step="auto")
 
     def test_exception_chained(self):
         def fun(x):
@@ -298,6 +305,31 @@ class TestBadInput:
     def test_complex_step_on_a_function_that_drops_the_imaginary_part(self):
         with pytest.raises(FunctionOutputError, match="imaginary"):
             fdopt.grad(lambda x: rosen(np.real(x)), X0, method="complex")
+
+
+class TestComplexFunctions:
+    """A complex-valued function has a complex derivative, as numpy.gradient's is.
+
+    The stencils' plain numpy route, the route with bounds and the Hessians cast the
+    values to x's real dtype (dropping the imaginary part, with a warning only).
+    """
+
+    @staticmethod
+    def fun(x):
+        return 1j * x[..., 0] ** 2 + x[..., 1] ** 2 + 3j
+
+    @pytest.mark.parametrize("method", ["forward", "backward", "central", "central4", "richardson"])
+    @pytest.mark.parametrize("mode", [{}, {"vectorized": True}, {"bounds": [(0, 1), (-5, 5)]}])
+    @pytest.mark.parametrize("x", [np.array([1.0, 2.0]), torch.tensor([1.0, 2.0]).double()])
+    def test_gradient(self, method, mode, x):
+        g = fdopt.grad(self.fun, x, method=method, **mode)
+        assert np.abs(np.asarray(g) - np.array([2j, 4.0])).max() < 10 * TOLERANCE[method]
+
+    @pytest.mark.parametrize("method", ["central", "gradient"])
+    @pytest.mark.parametrize("mode", [{}, {"vectorized": True}, {"bounds": [(0, 1), (-5, 5)]}])
+    def test_hessian(self, method, mode):
+        h = fdopt.hessian(self.fun, np.array([1.0, 2.0]), method=method, **mode)
+        assert np.abs(h - np.array([[2j, 0.0], [0.0, 2.0]])).max() < 1e-4
 
 
 class TestJacobianAndHessian:

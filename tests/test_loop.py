@@ -377,9 +377,22 @@ def test_bad_input_fails_before_any_evaluation(kwargs, error, match):
     assert fun.calls == 0
 
 
-def test_non_scalar_function_is_a_clear_error():
-    with pytest.raises(fdopt.FunctionOutputError, match="scalar"):
-        fdopt.minimize(lambda x: np.array([1.0, 2.0]), np.zeros(2))
+@pytest.mark.parametrize("method", ["adam", "lbfgs", "spsa"])
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (lambda x: np.array([1.0, 2.0]), r"scalar function; fun returns shape \(2,\)"),
+        (lambda x: [float(x[0])], r"scalar function; fun returns shape \(1,\)"),
+        (lambda x: np.array([]), r"scalar function; fun returns shape \(0,\)"),
+        (lambda x: 1j * x[0] + x[1], "minimize needs a real function"),
+    ],
+)
+def test_non_scalar_or_complex_function_is_a_clear_error(method, value, match):
+    # SPSA, whose gradient is all it evaluates, ran on with fun = nan (2 values), raised
+    # an IndexError (none) and a RuntimeError from torch (complex).
+    options = {"seed": 0} if method == "spsa" else {}
+    with pytest.raises(fdopt.FunctionOutputError, match=match):
+        fdopt.minimize(value, np.zeros(2), method=method, options=options)
 
 
 @pytest.mark.parametrize("name", ["beale", "wood"])

@@ -592,6 +592,27 @@ def test_gradient_reuses_f_at_a_tensor_point_of_any_dtype(dtype):
     assert fun.calls == 6  # another point: f(x) evaluated again
 
 
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (lambda x: np.array([1.0, 2.0]), r"Gradient.fun needs a scalar function"),
+        (lambda x: np.array([]), r"Gradient.fun needs a scalar function"),
+        (lambda x: 1j * x[0], "Gradient.fun needs a real function"),
+    ],
+)
+def test_gradient_fun_needs_a_real_scalar_function(value, match):
+    # It returned the first value of a vector, and raised an IndexError (none) or a
+    # RuntimeError (complex).
+    with pytest.raises(fdopt.FunctionOutputError, match=match):
+        fdopt.Gradient(value).fun(np.zeros(2))
+
+
+def test_gradient_needs_a_scalar_function_of_any_size():
+    for value in (np.array([1.0, 2.0]), np.array([1.0]), np.array([])):
+        with pytest.raises(fdopt.FunctionOutputError, match="Gradient needs a scalar function"):
+            fdopt.Gradient(lambda x, v=value: v)(np.zeros(2))
+
+
 def rosen_start(n):
     return np.tile([-1.2, 1.0], n // 2)
 

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import torch
 
+from fdopt._tensor import in_precision
 from fdopt.errors import FunctionOutputError
 from fdopt.estimators._base import (
     MAX_BATCH_ELEMENTS,
@@ -132,7 +133,7 @@ def _cross_sums(
         bi, bj = i[start : start + block], j[start : start + block]
         head = extra if start == 0 else extra[:0]
         points = torch.cat([head, _cross_points(x, first, second, bi, bj, bounds)])
-        values = _scalar(evaluate(points).to(x.dtype))
+        values = _scalar(in_precision(evaluate(points), x))
         spent += points.shape[0]
         at_extra.append(values[: head.shape[0]])
         wa, wb = first.weights[bi].T, second.weights[bj].T
@@ -188,7 +189,7 @@ def _second_differences(
     sums, values, nfev = _cross_sums(evaluate, x, first, first, (pairs[0], pairs[1]), bounds, extra)
     if f0 is None:
         f0 = values[-1:]
-    f_x = f0.to(x.dtype).reshape(())
+    f_x = in_precision(f0, x).reshape(())
     on_axis = axis_values(values[: axis.shape[0], None], second.offsets)[..., 0]
     diagonal = (second.weights * on_axis).sum(1) + second.center * f_x
     along = (first_on_axis.weights * on_axis).sum(1)
@@ -231,7 +232,7 @@ def _gradient_differences(
     parts = torch.split(values, [batch.shape[0] for batch in batches])
     if need_f0:
         f0 = values[-1:]
-    f_x = x.new_zeros(()) if f0 is None else f0.to(x.dtype).reshape(())
+    f_x = x.new_zeros(()) if f0 is None else in_precision(f0, x).reshape(())
     inner_along, outer_along = (
         (axis.weights * axis_values(part[:, None], offsets)[..., 0]).sum(1)
         for axis, part, offsets in zip((inner_axis, outer_axis), parts[:2], tables, strict=True)

@@ -24,6 +24,7 @@ from fdopt._validate import check_int
 from fdopt.estimators._base import Bounds, Evaluate, default_step, magnitude
 from fdopt.estimators._box import clip, room
 from fdopt.estimators.stencil import fit_steps
+from fdopt.evaluation import Evaluator
 from fdopt.stencils import central_offsets, one_sided_offsets, weights
 
 __all__ = ["auto_step", "ecnoise"]
@@ -134,8 +135,11 @@ def ecnoise(
         if f0 is None:
             values = evaluate(table)
             f0 = values[0]
-            return (*_ecnoise_table(values), points)
-        return (*_ecnoise_table(torch.cat([f0[None], evaluate(table[1:])])), points - 1)
+            count = points
+        else:
+            values, count = torch.cat([f0[None], evaluate(table[1:])]), points - 1
+        Evaluator.require_real("the noise estimate (step='auto')", values)
+        return (*_ecnoise_table(values), count)
 
     noise, inform, nfev = sample(spacing)
     for _ in range(1, _ATTEMPTS):

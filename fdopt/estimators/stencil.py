@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array
+from fdopt._tensor import Array, in_precision
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     ARRAY_BLOCK_ELEMENTS,
@@ -288,6 +288,8 @@ def _differences(
     With ``second`` (the stencil is ``x - h, x + h`` and ``f0`` known), also the second
     differences along each coordinate; otherwise None.
     """
+    if isinstance(sides, torch.Tensor) and sides.is_complex():  # a complex function
+        weights = weights.to(sides.dtype)  # torch multiplies matrices of one dtype only
     sums = (weights[..., None, :] @ sides)[..., 0, :].T  # sum_j w_ij f_ijk, over (i, k)
     curvature = None
     if f0 is not None:
@@ -444,12 +446,12 @@ def _tensor_jacobian(
         else:
             points = axis_points(x, table.offsets, h, bounds, rows)
             values = evaluate(torch.cat([points, x[None]]) if last else points)
-        chunks.append(values.to(x.dtype))
+        chunks.append(in_precision(values, x))
         nfev += values.shape[0]
     values = chunks[0] if len(chunks) == 1 else torch.cat(chunks)
     if need_f0:
         values, f0 = values[:-1], values[-1]
-    known = None if f0 is None else f0.to(x.dtype)
+    known = None if f0 is None else in_precision(f0, x)
     value, curvature = _differences(
         axis_values(values, table.offsets),
         table.weights,

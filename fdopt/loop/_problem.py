@@ -57,15 +57,27 @@ class Problem:
     curvature: torch.Tensor | None = None
     steps: torch.Tensor | None = None
 
+    def values(self, points: torch.Tensor) -> torch.Tensor:
+        """``f`` at each of the ``(k, n)`` points, ``(k,)``; may hold NaN or infinities.
+
+        Raises
+        ------
+        FunctionOutputError
+            If ``fun`` returned arrays or complex values.
+        """
+        values = self.evaluator(points)
+        self._require_real_scalars(values, points[0])
+        return values[:, 0]
+
     def value(self, x: torch.Tensor) -> float:
         """``f(x)`` (one evaluation); may be NaN or infinite."""
-        values = self.evaluator(x[None])
-        if self.evaluator.scalar is False:
-            raise FunctionOutputError(
-                f"minimize needs a scalar function; fun returns {values.shape[1]} values",
-                x=self.source.wrap(x.clone()),
-            )
-        return float(values[0, 0])
+        return float(self.values(x[None])[0])
+
+    def _require_real_scalars(self, values: torch.Tensor, x: torch.Tensor) -> None:
+        if self.evaluator.scalar is False or values.is_complex():
+            point = self.source.wrap(x.clone().reshape(self.shape))
+            self.evaluator.require_scalar("minimize", x=point)
+            self.evaluator.require_real("minimize", values, x=point)
 
     def gradient(
         self,
@@ -90,6 +102,8 @@ class Problem:
             extra["generator"] = self.generator
         f0 = None if f is None else torch.tensor([f], dtype=x.dtype, device=x.device)
         estimate = method.estimate(self.evaluator, x, chosen, bounds=self.bounds, f0=f0, **extra)
+        # A random estimate evaluates f nowhere else: its values are checked here.
+        self._require_real_scalars(estimate.value, x)
         curvature = estimate.curvature
         self.curvature = None if curvature is None else curvature[0]
         self.steps = None if curvature is None else estimate.step

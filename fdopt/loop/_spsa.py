@@ -170,7 +170,7 @@ def start_spsa(problem: Problem, options: Options, run: Run) -> SpsaState:
     allowed = settings.allowed_increase or 0.0
     if settings.blocking:
         repeats = max(2, settings.calibration_samples)
-        values = problem.evaluator(x.expand(repeats, -1))[:, 0]
+        values = problem.values(x.expand(repeats, -1))
         problem.sync(run)
         f = float(values.mean())
         if settings.allowed_increase is None:
