@@ -27,7 +27,7 @@ from scipy.optimize import OptimizeResult
 from fdopt import _arguments
 from fdopt._combined import CombinedCalls, Outcome
 from fdopt._tensor import as_tensor
-from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
+from fdopt.errors import ArgumentTypeError, ArgumentValueError, FunctionError
 from fdopt.loop import parse_options
 from fdopt.scipy_compat import solve
 
@@ -77,10 +77,11 @@ def minimize_starts(
 
     Raises
     ------
-    EvaluationError
-        ``fun`` raised; its ``result`` is this combined result, every start at the best
-        point it saw (a start stopped by another's failure has status 8 too); with a
-        plain function, the starts run so far, the last at its best point.
+    FunctionError
+        ``fun`` raised or returned something unusable; its ``result`` is this combined
+        result, every start at the best point it saw (a start stopped by another's
+        failure has status 8 too); with a plain function, the starts run so far, the
+        last at its best point.
     """
     if not isinstance(options.get(MULTISTART), bool):
         raise ArgumentTypeError(f"multistart must be a bool; got {options.get(MULTISTART)!r}")
@@ -103,7 +104,7 @@ def minimize_starts(
         for row in rows:
             try:
                 results.append(run(fun, row, options=rest))
-            except EvaluationError as error:  # the starts so far, and this one's best point
+            except FunctionError as error:  # the starts so far, and this one's best point
                 if isinstance(error.result, OptimizeResult):
                     done = [*results, error.result]
                     error.result = _combine(done, ncalls=sum(int(r.nfev) for r in done))
@@ -132,18 +133,18 @@ def minimize_starts(
 def _raise_first_error(outcomes: list[Outcome[OptimizeResult]], ncalls: int) -> None:
     """Raise the first start's error that was not a cancellation, if any.
 
-    An ``EvaluationError`` leaves with ``result`` set to the combined result of every
+    A ``FunctionError`` leaves with ``result`` set to the combined result of every
     start (at its best point), when every start has one.
     """
     errors = [o.error for o in outcomes if o.error is not None and not o.cancelled]
     if not errors:
         return
     error = errors[0]
-    if isinstance(error, EvaluationError):
+    if isinstance(error, FunctionError):
         results = []
         for outcome in outcomes:
             result = outcome.value
-            if isinstance(outcome.error, EvaluationError):
+            if isinstance(outcome.error, FunctionError):
                 result = outcome.error.result
             results.append(result)
         if all(isinstance(result, OptimizeResult) for result in results):

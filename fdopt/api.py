@@ -327,8 +327,8 @@ def minimize(
         step, lr``) with ``history=True``. Status codes: 0 gtol, 1 ftol, 2 xtol
         (success); 3 maxiter, 4 maxfev, 5 max_time, 6 non-finite values that could not
         be avoided, 7 no progress (no acceptable step; or, noisy, no fall of ``f`` beyond
-        the noise), 8 the function raised (the ``result`` of the
-        ``EvaluationError``), 99 callback raised StopIteration.
+        the noise), 8 the function raised or returned something unusable (the
+        ``result`` of the ``FunctionError``), 99 callback raised StopIteration.
 
     Raises
     ------
@@ -340,7 +340,8 @@ def minimize(
         ``fun`` raised; the original is its ``__cause__`` and ``.result`` is the
         ``OptimizeResult`` at the best point seen.
     FunctionOutputError
-        ``fun`` returned a non-scalar.
+        ``fun`` returned a non-scalar, a complex value or not a number; ``.result`` is
+        the ``OptimizeResult`` at the best point seen (both errors are ``FunctionError``).
 
     Examples
     --------

@@ -33,7 +33,7 @@ from scipy.optimize import OptimizeResult
 
 from fdopt._version import __version__
 from fdopt.callbacks import ProgressBar, Recorder
-from fdopt.errors import EvaluationError, FdoptError
+from fdopt.errors import FdoptError, FunctionError
 from fdopt.grid import gradient
 from fdopt.problems import list_problems
 from fdopt.runner import Job, prepare
@@ -364,7 +364,7 @@ def _run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _interrupted(recorder)
         return EXIT_INTERRUPTED
-    except EvaluationError as exc:
+    except FunctionError as exc:
         if not isinstance(exc.result, OptimizeResult):
             raise
         print(f"fdopt: {exc} (caused by {exc.__cause__!r})", file=sys.stderr)

@@ -16,6 +16,7 @@ __all__ = [
     "BudgetExhaustedError",
     "EvaluationError",
     "FdoptError",
+    "FunctionError",
     "FunctionOutputError",
 ]
 
@@ -32,16 +33,20 @@ class ArgumentTypeError(FdoptError, TypeError, RuntimeError):
     """An argument has the wrong type."""
 
 
-class EvaluationError(FdoptError, RuntimeError):
-    """The user's function raised; the original exception is the ``__cause__``.
+class FunctionError(FdoptError):
+    """The user's function failed: raised, or returned something unusable.
+
+    :class:`EvaluationError` and :class:`FunctionOutputError`; a run that ends with
+    either keeps its best point in ``result``.
 
     Attributes
     ----------
     x : Any
-        The point at which the function raised, in the kind the caller gave (numpy or
-        torch), or None when unknown.
+        The point at which it failed, in the kind the caller gave (numpy or torch), or
+        None when unknown.
     result : Any
-        Set by the optimizer layer: an ``OptimizeResult`` at the best point seen.
+        Set by the optimizer layer: an ``OptimizeResult`` at the best point seen (None
+        outside a run).
     """
 
     def __init__(self, message: str, *, x: Any = None, result: Any = None) -> None:
@@ -50,18 +55,12 @@ class EvaluationError(FdoptError, RuntimeError):
         self.result = result
 
 
-class FunctionOutputError(FdoptError, ValueError):
-    """The user's function returned something unusable: wrong shape, type, or not finite.
+class EvaluationError(FunctionError, RuntimeError):
+    """The user's function raised; the original exception is the ``__cause__``."""
 
-    Attributes
-    ----------
-    x : Any
-        The point at which the bad value was returned, or None when unknown.
-    """
 
-    def __init__(self, message: str, *, x: Any = None) -> None:
-        super().__init__(message)
-        self.x = x
+class FunctionOutputError(FunctionError, ValueError):
+    """The user's function returned something unusable: wrong shape, type, or not finite."""
 
 
 class BudgetExhaustedError(FdoptError, RuntimeError):

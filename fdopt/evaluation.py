@@ -17,6 +17,7 @@ import functools
 import itertools
 import math
 import os
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -345,7 +346,14 @@ class Evaluator:
         """
         if self._scalar is not False and set(map(type, results)) <= _REAL_SCALARS:
             self._check_outputs(1, (), point(0))
-            return np.array(results, dtype=np.float64)[:, None]
+            try:
+                return np.array(results, dtype=np.float64)[:, None]
+            except OverflowError as exc:  # an int beyond the range of floats
+                i = next(i for i, r in enumerate(results) if abs(r) > sys.float_info.max)
+                digits = len(str(abs(results[i])))
+                raise FunctionOutputError(
+                    f"fun returned an int too large for a float ({digits} digits)", x=point(i)
+                ) from exc
         return None
 
     def _values(

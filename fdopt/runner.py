@@ -24,7 +24,7 @@ from scipy.optimize import OptimizeResult
 
 from fdopt._version import __version__
 from fdopt.api import minimize
-from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
+from fdopt.errors import ArgumentTypeError, ArgumentValueError, FunctionError
 from fdopt.loop import EVALUATION_OPTIONS
 from fdopt.problems import get_problem
 from fdopt.settings import EvaluationSettings, RunConfig
@@ -85,8 +85,9 @@ class Job:
 
         Raises
         ------
-        EvaluationError
-            The function raised; its ``result`` carries the same fields.
+        FunctionError
+            The function raised (``EvaluationError``) or returned something unusable
+            (``FunctionOutputError``); its ``result`` carries the same fields.
         """
         try:
             result = minimize(
@@ -98,7 +99,7 @@ class Job:
                 callback=callback,
                 options=self.options,
             )
-        except EvaluationError as error:
+        except FunctionError as error:
             if isinstance(error.result, OptimizeResult):
                 self._annotate(error.result)
             raise
@@ -327,8 +328,9 @@ def run_config(config: RunConfig, *, callback: Callable[..., Any] | None = None)
     ------
     ArgumentValueError, ArgumentTypeError
         As :func:`prepare`, before any evaluation.
-    EvaluationError
-        The function raised; its ``result`` is the result at the best point seen.
+    FunctionError
+        The function raised or returned something unusable; its ``result`` is the
+        result at the best point seen.
 
     Examples
     --------

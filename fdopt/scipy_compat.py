@@ -25,7 +25,7 @@ from scipy.optimize import OptimizeResult
 from fdopt import _arguments
 from fdopt._estimate import resolve, run_estimator
 from fdopt._tensor import data_bytes
-from fdopt.errors import ArgumentTypeError, ArgumentValueError, EvaluationError
+from fdopt.errors import ArgumentTypeError, ArgumentValueError, FunctionError
 from fdopt.evaluation import Evaluator, Workers
 from fdopt.loop import Run, Status, optimize, parse_options
 
@@ -133,8 +133,9 @@ def solve(
 ) -> OptimizeResult:
     """Run :func:`fdopt.loop.optimize` and return its ``OptimizeResult``.
 
-    An :class:`~fdopt.errors.EvaluationError` leaves with ``.result`` set to the
-    ``OptimizeResult`` at the best point seen.
+    A :class:`~fdopt.errors.FunctionError` (the function raised, or returned something
+    unusable) leaves with ``.result`` set to the ``OptimizeResult`` at the best point
+    seen.
     """
     observe = observer(callback)
     try:
@@ -148,7 +149,7 @@ def solve(
             options=options,
             observe=observe,
         )
-    except EvaluationError as error:
+    except FunctionError as error:
         if isinstance(error.result, Run):
             error.result = to_result(error.result)
         raise

@@ -342,7 +342,7 @@ def test_a_raising_function_ends_the_run_with_exit_1(tmp_path, capsys, objective
     captured = capsys.readouterr()
     assert code == 1
     assert "the simulator crashed" in captured.err
-    assert "the function raised" in captured.out
+    assert "the function failed: fun raised" in captured.out
     result = json.loads(out.read_text())
     assert (result["status"], result["success"]) == (8, False)
     assert result["fun"] < 2.0  # the best point before the crash, f(x0) = 2

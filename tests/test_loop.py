@@ -243,6 +243,29 @@ def test_evaluation_error_carries_the_best_point(method):
     assert error.result.status == 8
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [("7", "must return numbers; got str"), (10**400, "int too large"), ([1.0, 2.0], "scalar")],
+)
+def test_an_unusable_value_keeps_the_best_point_as_an_error_does(method, bad, match):
+    # A FunctionOutputError in the middle of a run left without the best point.
+    fun = Counting()
+
+    def failing(x):
+        return bad if fun.calls >= 12 else fun(x)
+
+    with pytest.raises(fdopt.FunctionOutputError, match=match) as info:
+        fdopt.minimize(failing, np.zeros(3), method=method, options=_options(method))
+    assert isinstance(info.value, fdopt.errors.FunctionError)
+    result = info.value.result
+    best = int(np.argmin(fun.values))
+    assert result.fun == fun.values[best]
+    assert np.array_equal(result.x, fun.points[best])
+    assert (result.status, result.success) == (8, False)
+    assert result.message.startswith("the function failed: ")
+
+
 def test_callback_both_signatures_and_stop_iteration():
     seen = []
 

@@ -306,6 +306,20 @@ def test_a_raising_function_keeps_every_start_at_its_best_point():
     assert threading.active_count() == before
 
 
+def test_an_unusable_value_keeps_every_start_at_its_best_point():
+    fun = Wells()
+
+    def failing(X):
+        return np.full(len(X), "?") if fun.calls == 5 else fun(X)
+
+    with pytest.raises(fdopt.FunctionOutputError, match="numbers") as info:
+        fdopt.minimize(failing, STARTS, method="lbfgs", options=VECTORIZED)
+    res = info.value.result
+    assert len(res.starts) == STARTS.shape[0]
+    assert res.fun == min(fun.values)
+    assert all(start.status == 8 for start in res.starts)
+
+
 def test_a_raising_function_surfaces_as_it_does_without_multistart():
     with pytest.raises(fdopt.EvaluationError) as single:
         fdopt.minimize(Wells(fail_at=3), STARTS[0], method="adam", options={"vectorized": True})

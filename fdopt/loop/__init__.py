@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fdopt import _arguments
-from fdopt.errors import BudgetExhaustedError, EvaluationError
+from fdopt.errors import BudgetExhaustedError, FunctionError
 from fdopt.estimators.random import make_generator
 from fdopt.evaluation import Evaluator
 from fdopt.loop import _checkpoint
@@ -76,8 +76,9 @@ def optimize(
         Bad arguments or options, before any evaluation; among them a ``resume`` file
         that is missing, damaged, or was written by a run with other options, and a
         ``checkpoint`` path whose directory does not exist.
-    EvaluationError
-        ``fun`` (or ``jac``) raised; its ``result`` is the record at that moment.
+    FunctionError
+        ``fun`` (or ``jac``) raised or returned something unusable; its ``result`` is
+        the record at that moment.
     """
     parsed = parse_options(method, options, jac)
     x, source, shape = _arguments.point(x0, "x0")
@@ -116,7 +117,7 @@ def optimize(
             _iterate(problem, parsed, run, observe, checkpointer, state, resumed=saved is not None)
         except BudgetExhaustedError:
             run.end(Status.MAXFEV)
-        except EvaluationError as error:
+        except FunctionError as error:
             problem.sync(run)
             run.end(Status.ERROR, str(error))
             error.result = run

@@ -38,7 +38,8 @@ class Status(enum.IntEnum):
     NO_PROGRESS : 7
         No acceptable step: backtracking shrank the step to rounding level.
     ERROR : 8
-        The function raised (the result of the ``EvaluationError``).
+        The function raised or returned something unusable (the result of the
+        ``FunctionError``).
     CALLBACK : 99
         The callback raised ``StopIteration`` (scipy's code for it).
     """
@@ -69,7 +70,7 @@ MESSAGES = {
     Status.MAX_TIME: "max_time seconds elapsed",
     Status.NONFINITE: "the function returned non-finite values that backtracking could not avoid",
     Status.NO_PROGRESS: "no progress",
-    Status.ERROR: "the function raised",
+    Status.ERROR: "the function failed",
     Status.CALLBACK: "`callback` raised `StopIteration`",
 }
 
