@@ -17,6 +17,7 @@ import functools
 import itertools
 import math
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -71,6 +72,19 @@ def _call_point(fun: Callable[..., Any], args: tuple[Any, ...], point: Any) -> A
         return fun(point, *args)
     except Exception as error:  # re-raised, chained, in the caller
         return _Raised(error)
+
+
+def _check_picklable(fun: Callable[..., Any], args: tuple[Any, ...], workers: int) -> None:
+    """Raise naming ``fun`` or ``args`` if a process pool could not send it to its workers."""
+    for name, value in (("fun", fun), ("args", args)):
+        try:
+            pickle.dumps(value)
+        except Exception as error:
+            raise ArgumentTypeError(
+                f"workers={workers} runs fun in other processes, so {name} must be picklable "
+                f"(a module-level function, not a lambda or a local one); "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
 
 def _describe(point: Any) -> str:
@@ -189,6 +203,7 @@ class Evaluator:
         if isinstance(workers, int):
             if workers < 1 and workers != -1:
                 raise ArgumentValueError(f"workers must be >= 1 (or -1: all cores); got {workers}")
+            _check_picklable(self.fun, self.args, workers)
             count = (os.cpu_count() or 1) if workers == -1 else workers
             self._owned = ProcessPoolExecutor(max_workers=count)
             return self._owned.map
@@ -324,7 +339,19 @@ class Evaluator:
                 self._raised(points, user_points, results, error)
         else:
             call = functools.partial(_call_point, self.fun, self.args)
-            results = list(self._map(call, user_points))
+            try:
+                results = list(self._map(call, user_points))
+            except Exception as error:  # not fun's own (_call_point returns those)
+                raise EvaluationError(
+                    f"workers failed to evaluate {len(user_points)} points: "
+                    f"{type(error).__name__}: {error}",
+                    x=user_points[0],
+                ) from error
+            if len(results) != len(user_points):
+                raise EvaluationError(
+                    f"workers returned {len(results)} results for {len(user_points)} points",
+                    x=user_points[0],
+                )
             for i, result in enumerate(results):
                 if isinstance(result, _Raised):
                     self._raised(points, user_points, results[:i], result.error)

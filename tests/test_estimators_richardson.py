@@ -4,7 +4,7 @@ import numdifftools
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fdopt.errors import ArgumentValueError
@@ -251,6 +251,15 @@ def test_complex_values_are_differentiated_part_by_part():
     tensors=st.booleans(),
     numpy_x=st.booleans(),
 )
+@example(  # error estimates 6.1783e-13 and 6.1982e-13: apart by 2e-15, rounding of |f| ~ 2.7
+    xs=[1 / 3],
+    vectorized=False,
+    output="complex",
+    levels=4,
+    with_f0=False,
+    tensors=False,
+    numpy_x=False,
+)
 def test_numpy_route_gives_the_torch_routes_estimate(
     xs, vectorized, output, levels, with_f0, tensors, numpy_x
 ):
@@ -294,6 +303,10 @@ def test_numpy_route_gives_the_torch_routes_estimate(
     assert lean.nfev == full.nfev == lean_nfev == full_nfev
     assert lean.value.dtype == full.value.dtype
     torch.testing.assert_close(lean.value, full.value, rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(lean.error, full.error, rtol=1e-9, atol=1e-15)
+    # The error estimates are differences of extrapolants that agree to rounding: they
+    # may differ by a few roundings of the values (numpy's and torch's complex abs and
+    # sums round differently), so the absolute tolerance is on the values' scale.
+    scale = max(1.0, float(full.value.abs().max()))
+    torch.testing.assert_close(lean.error, full.error, rtol=1e-9, atol=1e-14 * scale)
     torch.testing.assert_close(lean.step, full.step, rtol=0, atol=0)
     assert (lean.f0 is None) == (known is None)

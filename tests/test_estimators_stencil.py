@@ -8,6 +8,7 @@ degree, and the error ratio when the step is halved (2^order).
 
 import sys
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -598,3 +599,24 @@ class TestNumpyRoute:
         assert isinstance(info.value.__cause__, RuntimeError)
         assert evaluator.nfev == 2  # the points after it neither ran nor counted
         torch.testing.assert_close(evaluator.best_x, torch.tensor([0.999, -2.0], dtype=F64))
+
+
+@pytest.mark.parametrize("x", [np.array([1.0, 2.0]), torch.tensor([1.0, 2.0], dtype=torch.float64)])
+def test_a_complex_f0_is_used_as_it_is(x):
+    # The numpy route of a CPU tensor cast a given f0 to x's real dtype (with a warning,
+    # an error under -W error, the first time only): forward differences lost Im f(x).
+    from fdopt._tensor import Source
+    from fdopt.evaluation import Evaluator
+
+    def fun(p):  # complex-valued, of numpy arrays or tensors
+        return 1j * p[..., 0] ** 2 + p[..., 1] ** 2 + 3j
+
+    numpy = isinstance(x, np.ndarray)
+    evaluator = Evaluator(fun, source=Source(numpy=numpy, device=torch.device("cpu")))
+    f0 = fun(x)
+    f0 = np.atleast_1d(f0) if numpy else f0.reshape(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        estimate = forward(evaluator, x, ForwardSettings(), f0=f0)
+    assert evaluator.nfev == 2  # f(x) not evaluated again
+    assert np.abs(np.asarray(estimate.value)[0] - np.array([2j, 4.0])).max() < 1e-6

@@ -153,6 +153,34 @@ class TestWorkers:
         assert isinstance(info.value.__cause__, TypeError)
         np.testing.assert_array_equal(info.value.x, pts[0].numpy())
 
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"fun": lambda x: 0.0}, "so fun must be picklable"),
+            ({"args": (lambda: 0,)}, "so args must be picklable"),
+        ],
+    )
+    def test_process_pool_by_count_needs_picklable_fun_and_args(self, kwargs, match):
+        # The pool's raw AttributeError came at the first map, from pickle.
+        kwargs = {"fun": sphere, **kwargs}
+        with pytest.raises(ArgumentTypeError, match=match):
+            Evaluator(source=NUMPY, workers=2, **kwargs)
+
+    def test_a_pool_that_cannot_send_fun_is_an_evaluation_error(self):
+        def local(x):
+            return 0.0
+
+        with ProcessPoolExecutor(1) as pool:
+            ev = Evaluator(local, source=NUMPY, workers=pool)
+            with pytest.raises(EvaluationError, match="workers failed to evaluate 3 points"):
+                ev(points(3))
+
+    def test_a_map_that_drops_results_is_an_evaluation_error(self):
+        # It was numpy's reshape error.
+        ev = Evaluator(sphere, source=NUMPY, workers=lambda fun, items: [fun(next(iter(items)))])
+        with pytest.raises(EvaluationError, match="workers returned 1 results for 4 points"):
+            ev(points(4))
+
     def test_dask_local_cluster_executor(self):
         distributed = pytest.importorskip("distributed")
         pts = points(6)

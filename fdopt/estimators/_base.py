@@ -10,7 +10,7 @@ from typing import Any, Generic, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, from_numpy, host_array, numpy_view
+from fdopt._tensor import Array, from_numpy, host_array, in_precision, numpy_view
 
 __all__ = [
     "ARRAY_BLOCK_ELEMENTS",
@@ -141,7 +141,7 @@ def on_arrays(
     numpy view (on a GPU, or of a dtype numpy lacks).
     """
     host = numpy_view(x)
-    host_f0 = None if f0 is None else numpy_view(f0.to(x.dtype))
+    host_f0 = None if f0 is None else numpy_view(in_precision(f0, x))
     if host is None or (f0 is not None and host_f0 is None):
         return None
     return converted(run(host, host_f0), from_numpy)
