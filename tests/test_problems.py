@@ -788,6 +788,13 @@ def test_sampled_bounds_and_start():
     assert p.residuals is None
 
 
+def test_sampled_is_nan_at_nan_points():
+    # A NaN coordinate became an index out of range (an IndexError for the whole batch).
+    values = problem("sampled").fun(np.array([[1.0, -0.5], [np.nan, 0.0], [0.0, np.nan]]))
+    assert np.isfinite(values[0])
+    assert np.isnan(values[1:]).all()
+
+
 def test_sampled_interpolates_the_samples():
     p = problem("sampled")
     xs, ys = grid_nodes()

@@ -157,6 +157,13 @@ def test_stability_agrees_with_python_controls_poles(gains, stable):
     assert math.isinf(pid().fun(gains)) is not stable
 
 
+def test_absurd_gains_cost_inf_and_nan_gains_nan():
+    # Gains of 1e300 made LAPACK's eigenvalue routine fail to converge (a LinAlgError).
+    values = pid().fun(np.array([[1e300] * 3, [-1e300] * 3, [1e200, 0.0, 0.0], [np.nan] * 3]))
+    assert np.isinf(values[:3]).all()
+    assert np.isnan(values[3])
+
+
 def test_a_loop_that_is_unstable_for_every_gain_near_zero():
     # G = 1/(s - 1): unstable in open loop, stabilized only by enough gain.
     problem = pid(num=[1.0], den=[1.0, -1.0])

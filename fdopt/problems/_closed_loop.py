@@ -17,6 +17,9 @@ from fdopt.errors import ArgumentTypeError
 
 __all__ = ["ClosedLoop", "Cost", "expm1"]
 
+_LARGEST = 1e150
+"""Largest entry of a loop's matrix that its eigenvalues are computed for."""
+
 
 @dataclass(frozen=True, eq=False)
 class ClosedLoop:
@@ -113,7 +116,10 @@ class ClosedLoop:
         caller replaces their cost.
         """
         A, B, c = self.system(gains)
-        finite = torch.isfinite(gains).all(-1)
+        # Entries beyond 1e150 overflow in LAPACK's eigenvalue routine (gains of 1e300:
+        # "failed to converge"): such rows count as unstable, as the loops of gains of
+        # 1e50 already turn out to be.
+        finite = torch.isfinite(gains).all(-1) & (A.abs().amax((-2, -1)) < _LARGEST)
         with torch.no_grad():
             poles = torch.linalg.eigvals(torch.where(finite[:, None, None], A, 0.0))
             stable = finite & (poles.real < 0).all(-1)

@@ -78,7 +78,8 @@ def _interpolate(x: torch.Tensor, *, cells: torch.Tensor) -> torch.Tensor:
             "not analytic, so complex steps cannot differentiate it"
         )
     position = (x - constant(_CENTRE, x) + _HALF_WIDTH) / _SPACING
-    index = torch.floor(position.detach()).clamp(0, _POINTS - 2)
+    # NaN coordinates take cell 0 (as an integer, NaN was an index out of range): f is NaN.
+    index = torch.floor(position.detach()).nan_to_num(0.0).clamp(0, _POINTS - 2)
     t = position - index
     i, j = index.long().unbind(-1)
     coefficients = constant(cells, x)[i, j]
