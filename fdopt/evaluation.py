@@ -27,7 +27,7 @@ from typing import Any, Literal, NoReturn
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, Source, all_finite, as_tensor, from_numpy, in_precision
+from fdopt._tensor import Source, all_finite, as_tensor, from_numpy, in_precision
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -239,7 +239,7 @@ class Evaluator:
             )
 
     @staticmethod
-    def require_real(caller: str, values: Array, x: Any = None) -> None:
+    def require_real(caller: str, values: torch.Tensor, x: Any = None) -> None:
         """Raise naming ``caller`` if ``values`` (of the function, or derived) are complex.
 
         Raises
@@ -247,7 +247,7 @@ class Evaluator:
         FunctionOutputError
             If they are: ``caller`` needs a real function.
         """
-        if values.is_complex() if isinstance(values, torch.Tensor) else np.iscomplexobj(values):
+        if values.is_complex():
             raise FunctionOutputError(
                 f"{caller} needs a real function; fun returned complex values", x=x
             )

@@ -309,8 +309,8 @@ class Gradient:
 
     @staticmethod
     def _key(x: Any) -> bytes:
-        dtype = x.dtype if isinstance(x, torch.Tensor) else np.asarray(x).dtype
-        return str(dtype).encode() + data_bytes(x)
+        values = x if isinstance(x, torch.Tensor) else np.asarray(x)
+        return str(values.dtype).encode() + data_bytes(values)
 
     def _args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         return args if args else self.args
