@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from scipy.optimize import rosen, rosen_der
 from scipy.optimize._numdiff import approx_derivative
 
-from fdopt.errors import FunctionOutputError
+from fdopt.errors import ArgumentValueError, FunctionOutputError
 from fdopt.estimators._base import Bounds
 from fdopt.estimators.complex_step import complex_step
 from fdopt.settings import ComplexSettings
@@ -105,6 +105,17 @@ def test_float32_uses_complex64():
     assert estimate.value.dtype == torch.float32
     exact = smooth_jacobian(x.double()).float()
     torch.testing.assert_close(estimate.value, exact, rtol=1e-6, atol=1e-6)
+
+
+def test_float16_takes_a_step_that_does_not_underflow():
+    # 1e-20 is 0 in float16: every derivative was NaN.
+    x = torch.linspace(-1.5, 2.0, 5, dtype=torch.float16)
+    estimate = complex_step(make_evaluate(smooth)[0], x, ComplexSettings())
+    exact = smooth_jacobian(x.double())
+    assert estimate.value.dtype == torch.float16
+    assert float((estimate.value.double() - exact).abs().max()) < 4e-3 * float(exact.abs().max())
+    with pytest.raises(ArgumentValueError, match=r"step=1e-10 underflows to 0 in torch.float16"):
+        complex_step(make_evaluate(smooth)[0], x, ComplexSettings(step=1e-10))
 
 
 def test_large_step_reports_no_f0():

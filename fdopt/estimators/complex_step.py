@@ -23,16 +23,29 @@ functions", SIAM Review 40 (1998), 110-112.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from fdopt.errors import FunctionOutputError
+from fdopt.errors import ArgumentValueError, FunctionOutputError
 from fdopt.estimators._base import Bounds, Estimate, Evaluate, magnitude
 from fdopt.settings import ComplexSettings
 
-__all__ = ["complex_step"]
+__all__ = ["complex_step", "default_complex_step"]
 
 DEFAULT_STEP = 1e-20
-"""Relative imaginary step: far below any truncation error, far above underflow."""
+"""Relative imaginary step in float64 and float32: far below any truncation error, far
+above underflow. See :func:`default_complex_step` for the others."""
+
+
+def default_complex_step(dtype: torch.dtype) -> float:
+    """Return the default relative imaginary step for ``x`` of ``dtype``.
+
+    :data:`DEFAULT_STEP`, or the square root of the smallest normal number where that is
+    larger: in float16 (smallest normal 6e-5) a step of 1e-20 is 0 and every derivative
+    NaN, where ``h = 8e-3`` errs by ``h^2`` relative, below float16's rounding.
+    """
+    return max(DEFAULT_STEP, math.sqrt(torch.finfo(dtype).tiny))
 
 
 def complex_step(
@@ -48,7 +61,9 @@ def complex_step(
     .. math::
 
         J_{:, k} = \frac{\operatorname{Im} f(x + i h_k e_k)}{h_k} + O(h_k^2),
-        \qquad h_k = 10^{-20} \max(1, |x_k|) \text{ by default}.
+        \qquad h_k = 10^{-20} \max(1, |x_k|) \text{ by default}
+
+    (larger in float16: :func:`default_complex_step`).
 
     Costs ``n`` evaluations of ``fun`` at complex points (the complex dtype of ``x``'s
     precision), all in one batch. With the default step (any relative step up to
@@ -96,8 +111,13 @@ def complex_step(
     >>> float((estimate.value[0] - torch.exp(x)).abs().max()) < 1e-15
     True
     """
-    relative = DEFAULT_STEP if settings.step is None else settings.step
+    relative = default_complex_step(x.dtype) if settings.step is None else settings.step
     h = relative * magnitude(x)
+    if not h.min().item() > 0:
+        raise ArgumentValueError(
+            f"step={relative!r} underflows to 0 in {x.dtype}; take a relative step of at "
+            f"least {torch.finfo(x.dtype).tiny:.1e} there, or the default"
+        )
     complex_dtype = torch.promote_types(x.dtype, torch.complex64)
     points = x.to(complex_dtype).repeat(x.shape[0], 1) + torch.diag(h).to(complex_dtype) * 1j
     values = evaluate(points)

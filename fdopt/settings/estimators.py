@@ -69,7 +69,7 @@ class ComplexSettings(Settings):
 
     method: Literal["complex"] = "complex"
     step: PositiveFloat | None = None
-    """Imaginary step relative to ``max(1, |x_i|)``; None: 1e-20."""
+    """Imaginary step relative to ``max(1, |x_i|)``; None: 1e-20 (8e-3 in float16)."""
 
 
 class RichardsonSettings(Settings):
