@@ -325,6 +325,23 @@ class TestComplexFunctions:
         g = fdopt.grad(self.fun, x, method=method, **mode)
         assert np.abs(np.asarray(g) - np.array([2j, 4.0])).max() < 10 * TOLERANCE[method]
 
+    @settings(deadline=None, max_examples=30)
+    @given(
+        coefficients=st.lists(st.floats(-2, 2), min_size=4, max_size=4),
+        x=st.lists(st.floats(-1, 1), min_size=3, max_size=3),
+        method=st.sampled_from(["forward", "central", "central4", "richardson"]),
+    )
+    def test_the_derivative_of_u_plus_iv_is_u_prime_plus_i_v_prime(self, coefficients, x, method):
+        a, b, c, d = coefficients
+        point = np.array(x)
+
+        def fun(z):
+            return np.sum(a * np.sin(b * z)) + 1j * np.sum(c * np.exp(d * z))
+
+        g = fdopt.grad(fun, point, method=method)
+        exact = a * b * np.cos(b * point) + 1j * c * d * np.exp(d * point)
+        assert np.abs(g - exact).max() <= 10 * TOLERANCE[method] * max(1.0, np.abs(exact).max())
+
     @pytest.mark.parametrize("method", ["central", "gradient"])
     @pytest.mark.parametrize("mode", [{}, {"vectorized": True}, {"bounds": [(0, 1), (-5, 5)]}])
     def test_hessian(self, method, mode):
