@@ -235,6 +235,10 @@ _PLAIN = (bool, int, float, complex, str, bytes, type(None))
 """Argument types compared by value (others by identity) when reusing a cached ``f``."""
 
 
+_Key = tuple[Any, bytes]
+"""What :class:`Gradient` recognizes a point by: its dtype and its bytes."""
+
+
 class Gradient:
     """A finite-difference gradient for ``jac=``: ``Gradient(fun)(x, *args) -> g``.
 
@@ -305,17 +309,18 @@ class Gradient:
         resolve(method, step, settings)  # a bad method or setting fails here, not in scipy
         self.nfev = 0
         self.ngev = 0
-        self._cached: tuple[bytes, tuple[Any, ...], float] | None = None
+        self._cached: tuple[_Key, tuple[Any, ...], float] | None = None
 
     @staticmethod
-    def _key(x: Any) -> bytes:
+    def _key(x: Any) -> _Key:
+        """Return the point's dtype and bytes: equal for the same values only."""
         values = x if isinstance(x, torch.Tensor) else np.asarray(x)
-        return str(values.dtype).encode() + data_bytes(values)
+        return values.dtype, data_bytes(values)
 
     def _args(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         return args if args else self.args
 
-    def _lookup(self, key: bytes, args: tuple[Any, ...]) -> float | None:
+    def _lookup(self, key: _Key, args: tuple[Any, ...]) -> float | None:
         """Return ``f`` cached at this point for these ``args``, or None."""
         if self._cached is None or self._cached[0] != key:
             return None
