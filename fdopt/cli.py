@@ -146,6 +146,7 @@ def _spacing_entry(text: str) -> float | np.ndarray[Any, Any]:
 
 def _gradient_command(args: argparse.Namespace) -> int:
     options = GridSettings(accuracy=args.accuracy, edge_order=args.edge_order)
+    _check_writable(args.out, "--out")
     values = _load(args.input)
     entries = [_spacing_entry(text) for text in args.spacing]
     spacing = entries[0] if len(entries) == 1 and isinstance(entries[0], float) else entries
@@ -157,7 +158,10 @@ def _gradient_command(args: argparse.Namespace) -> int:
         accuracy=options.accuracy,
         edge_order=options.edge_order,
     )
-    np.savez(args.out, **{f"grad_dim{d}": r for d, r in zip(dims, results, strict=True)})
+    # To the path given: numpy appends ".npz" to a name without it, and the message
+    # below named a file that did not exist.
+    with open(args.out, "wb") as handle:
+        np.savez(handle, **{f"grad_dim{d}": r for d, r in zip(dims, results, strict=True)})
     print(
         f"wrote {len(results)} derivative(s) of shape {values.shape} ({results[0].dtype}) "
         f"to {args.out}"

@@ -37,6 +37,18 @@ def test_gradient_command_matches_the_library(surface, tmp_path, capsys):
     assert "wrote 2 derivative(s)" in capsys.readouterr().out
 
 
+def test_gradient_command_writes_the_path_it_names(surface, tmp_path, capsys):
+    # numpy appended ".npz": "wrote ... to d.npy" named a file that did not exist.
+    path, values, _ = surface
+    out = tmp_path / "d.npy"
+    assert main(["gradient", str(path), "--out", str(out)]) == 0
+    assert f"to {out}" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(out)["grad_dim0"], fdopt.gradient(values)[0])
+    missing = tmp_path / "nowhere" / "d.npz"
+    assert main(["gradient", str(path), "--out", str(missing)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
 def test_gradient_command_with_coordinates_and_dims(surface, tmp_path):
     path, values, x = surface
     coords = tmp_path / "x.npy"
