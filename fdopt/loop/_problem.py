@@ -66,15 +66,20 @@ class Problem:
             If ``fun`` returned arrays or complex values.
         """
         values = self.evaluator(points)
-        self._require_real_scalars(values, points[0])
+        self._require_real_scalars(values, points)
         return values[:, 0]
 
     def value(self, x: torch.Tensor) -> float:
         """``f(x)`` (one evaluation); may be NaN or infinite."""
         return float(self.values(x[None])[0])
 
-    def _require_real_scalars(self, values: torch.Tensor, x: torch.Tensor) -> None:
+    def _require_real_scalars(self, values: torch.Tensor, at: torch.Tensor) -> None:
+        """Raise unless ``fun`` gave real scalars.
+
+        ``at``: the point, or the points (the first is named), indexed only to raise.
+        """
         if self.evaluator.scalar is False or values.is_complex():
+            x = at if at.ndim == 1 else at[0]
             point = self.source.wrap(x.clone().reshape(self.shape))
             self.evaluator.require_scalar("minimize", x=point)
             self.evaluator.require_real("minimize", values, x=point)
