@@ -377,7 +377,7 @@ class CombinedCalls:
         total = int(points.shape[0])
         n = math.prod(int(size) for size in points.shape[1:])
         device = points.device if tensors else torch.device("cpu")
-        size = self.batch_size or default_batch_size(n, device) or total
+        size = self.batch_size or default_batch_size(n, device, tensors=tensors) or total
         values = []
         for start in range(0, total, size):
             chunk = points[start : start + size]

@@ -88,9 +88,31 @@ class TestModes:
             assert sizes == [7]  # a small stencil is one call
 
     def test_default_batch_size_is_cache_sized_on_cpu(self):
-        assert default_batch_size(10, torch.device("cpu")) > 1000
-        assert default_batch_size(10_000, torch.device("cpu")) < 10
-        assert default_batch_size(10, torch.device("meta")) is None
+        cpu = torch.device("cpu")
+        assert default_batch_size(10, cpu, tensors=False) > 1000
+        assert default_batch_size(10_000, cpu, tensors=False) < 10
+        assert default_batch_size(10, torch.device("meta"), tensors=True) is None
+
+    @pytest.mark.parametrize("threads", [1, 3])
+    def test_default_batch_size_gives_each_torch_thread_a_share(self, threads):
+        cpu, before = torch.device("cpu"), torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            numpy_size = default_batch_size(8, cpu, tensors=False)
+            assert default_batch_size(8, cpu, tensors=True) == threads * numpy_size
+            calls = []
+
+            def batch(points):
+                calls.append(points.shape[0])
+                return points.sum(1)
+
+            x = torch.zeros(8, dtype=torch.float64)
+            Evaluator(batch, source=TORCH, vectorized=True)(
+                x.expand(3 * threads * numpy_size, 8)
+            )
+            assert calls == [threads * numpy_size] * 3
+        finally:
+            torch.set_num_threads(before)
 
     def test_vectorized_matches_point_by_point(self):
         pts = points(9, 4)

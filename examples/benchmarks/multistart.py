@@ -17,8 +17,8 @@ device where there is one, the table gives:
 - ``calls / iter``: calls of the function per iteration (all starts together; started
   one by one, k starts would make k times the calls of one);
 - ``points / call``: points in a call (on a CPU the default ``batch_size`` keeps a call
-  cache-sized, 32768 / n points; on a GPU a call takes all the points of a round;
-  ``--batch-size`` sets it);
+  cache-sized, 32768 t / n points for t torch threads; on a GPU a call takes all the
+  points of a round; ``--batch-size`` sets it);
 - ``ms / start-iter`` and ``vs k=1``: the time of one start's iteration, and that time
   relative to one start alone (1.0: no gain over running the starts one by one).
 
