@@ -67,10 +67,11 @@ class FunctionSettings(Settings):
     noise: Literal["auto"] | NonNegativeFloat | None = "auto"
     """Its noise level relative to ``max(1, |f(x0)|)``. "auto": estimated at ``x0`` by
     Moré & Wild's ECnoise (about 8 evaluations); where noise shows, the default gradient
-    is central differences with a step per coordinate balancing the noise against the
-    coordinate's curvature (about ``3 n`` more evaluations), steps may raise ``f`` by
-    twice the noise, and both are measured again where the descent stalls, and where
-    ``|f|`` has fallen tenfold (the first-order methods measure only the noise there).
+    takes a step per coordinate balancing the noise against the coordinate's curvature
+    (about ``2 n`` to ``3 n`` more evaluations): forward differences for the first-order
+    methods, central ones for L-BFGS; steps may raise ``f`` by twice the noise, and
+    both are measured again where the descent stalls, and where ``|f|`` has fallen
+    tenfold (the first-order methods measure only the noise there).
     A number: that level, relative to ``max(1, |f|)`` wherever the noise would be
     measured, except on a stall and, for L-BFGS, where ``|f|`` has fallen: there
     ECnoise measures it. None or 0: noise-free (steps balance rounding error)."""
