@@ -167,6 +167,15 @@ def _tableau_by_columns(differences, rounding, ratio, one_sided, levels):
     best = torch.full_like(differences[0], float("inf"))
     value = differences[-1].clone()
     best_rounding = torch.zeros_like(value)
+    for j in range(1, differences.shape[0] - 1):  # a difference between two neighbours
+        spread = torch.maximum(
+            (column[j] - column[j - 1]).abs(), (column[j] - column[j + 1]).abs()
+        )
+        error = spread + round_off[j]
+        better = error < best
+        value = torch.where(better, column[j], value)
+        best_rounding = torch.where(better, round_off[j], best_rounding)
+        best = torch.where(better, error, best)
     for k in range(1, min(levels, differences.shape[0])):
         power = torch.where(one_sided, k + 1.0, 2.0 * k).to(differences)
         factor = 1.0 / (ratio**power - 1.0)

@@ -76,8 +76,11 @@ def richardson(
     of its distances to the two values it was built from (as in Ridders' method) and to
     :math:`T_{j-1,k}` (the same order one step larger: neighbours must agree, as in
     DERIVEST), plus the rounding error the tableau propagates from
-    :math:`\epsilon |f| / h_j` in each difference. Per entry of the Jacobian, the
-    extrapolant with the smallest error estimate is returned, with that estimate as
+    :math:`\epsilon |f| / h_j` in each difference. Each difference :math:`T_{j,0}`
+    between two others competes too, its estimate its larger distance to them plus its
+    rounding error: it wins where extrapolating only adds rounding (a narrow box holds
+    the steps far below the balanced one). Per entry of the Jacobian, the candidate
+    with the smallest error estimate is returned, with that estimate as
     ``Estimate.error``. Coordinates whose best estimate is still dominated by
     truncation (over 100 times its rounding error) get ``levels`` more steps continuing
     the sequence downward, in one more batch, and the tableau grows; twice at most.
@@ -325,6 +328,9 @@ def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.
     from and to its predecessor of the same order; its rounding error, a combination
     of theirs with the factors' absolute values. Entry 0 is the fallback,
     ``D(h_{rows-1})`` with an infinite error: chosen only when no estimate is finite.
+    The differences ``D(h_1) .. D(h_{rows-2})`` follow, each with its distances to its
+    two neighbours (in a box 1e-9 wide, n = 6: an error of 1.4e-4 from the extrapolants
+    alone, 3.2e-5 with them), then the extrapolants.
     Returns ``(4E, rows)`` rows: the entries' values, then their three distances; the
     ``(E, rows)`` rounding combination; and ``(E,)`` additions to the error: infinity
     for the fallback and for the first of a column of several, which has no predecessor
@@ -334,6 +340,16 @@ def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.
     fallback, nothing = np.eye(rows)[-1:], np.zeros((1, rows))
     parts = [[fallback], [nothing], [nothing], [nothing], [nothing]]
     extra = [np.inf]
+    # The differences themselves, between two neighbours: they win where extrapolation
+    # only adds rounding (steps that a narrow box holds far below the balanced step).
+    inner = column[1:-1]
+    for part, rows_0 in zip(
+        parts,
+        (inner, inner - column[:-2], inner - column[2:], 0 * inner, inner),
+        strict=True,
+    ):
+        part.append(rows_0)
+    extra += [0.0] * len(inner)
     for k in range(1, min(levels, rows)):
         factor = 1.0 / (ratio ** ((k + 1.0) if one_sided else 2.0 * k) - 1.0)
         previous, previous_round = column, round_off
