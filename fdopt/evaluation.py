@@ -250,6 +250,17 @@ class Evaluator:
                 x=x,
             )
 
+    def require_real_scalars(self, caller: str, values: torch.Tensor, x: Any = None) -> None:
+        """:meth:`require_scalar` and :meth:`require_real` on ``values`` (at ``x``).
+
+        Raises
+        ------
+        FunctionOutputError
+            If the function returned arrays, or complex values.
+        """
+        self.require_scalar(caller, x=x)
+        self.require_real(caller, values, x=x)
+
     @staticmethod
     def require_real(caller: str, values: torch.Tensor, x: Any = None) -> None:
         """Raise naming ``caller`` if ``values`` (of the function, or derived) are complex.

@@ -347,8 +347,7 @@ class Gradient:
             point_shape=shape,
         ) as evaluator:
             values = evaluator(point[None])
-            evaluator.require_scalar("Gradient.fun", x=x)
-            evaluator.require_real("Gradient.fun", values, x=x)
+            evaluator.require_real_scalars("Gradient.fun", values, x=x)
             value = float(values[0, 0])
         self.nfev += 1
         self._cached = (key, args, value)

@@ -345,7 +345,7 @@ def _tableau(rows: int, levels: int, ratio: float, one_sided: bool) -> tuple[np.
     inner = column[1:-1]
     for part, rows_0 in zip(
         parts,
-        (inner, inner - column[:-2], inner - column[2:], 0 * inner, inner),
+        (inner, inner - column[:-2], inner - column[2:], np.zeros_like(inner), inner),
         strict=True,
     ):
         part.append(rows_0)

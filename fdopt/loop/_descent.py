@@ -350,9 +350,8 @@ def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, sta
         problem.estimator = rescaled_steps(problem.estimator, it.noise() / noise)
         problem.sync(run)
         return True
-    # Stalled: on central differences from here (a first-order rule's were forward).
-    stencil = CentralSettings()
-    problem.estimator, level = curvature_steps(problem, stencil, options, it.x, it.f)
+    # On central differences from here (a stalled first-order rule's were forward).
+    problem.estimator, level = curvature_steps(problem, CentralSettings(), options, it.x, it.f)
     _measured(it, level)
     rule = OPTIMIZERS[options.method].rule(settings)
     it.preconditioned = it.preconditioned or (stalled and rule.precondition is not None)

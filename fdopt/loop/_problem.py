@@ -81,8 +81,7 @@ class Problem:
         if self.evaluator.scalar is False or values.is_complex():
             x = at if at.ndim == 1 else at[0]
             point = self.source.wrap(x.clone().reshape(self.shape))
-            self.evaluator.require_scalar("minimize", x=point)
-            self.evaluator.require_real("minimize", values, x=point)
+            self.evaluator.require_real_scalars("minimize", values, x=point)
 
     def gradient(
         self,
