@@ -31,7 +31,7 @@ def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] |
     ``x``, which :func:`point` checks and describes.
     """
     host = x if type(x) is np.ndarray else None
-    if isinstance(x, torch.Tensor) and x.dtype.is_floating_point:
+    if host is None and isinstance(x, torch.Tensor) and x.dtype.is_floating_point:
         host = numpy_view(x)
     if (
         host is None

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import as_tensor, float_dtype, is_inexact, real_dtype
+from fdopt._tensor import as_tensor, float_dtype, is_inexact, on_cpu, real_dtype
 from fdopt._validate import check_int
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
 from fdopt.stencils import central_offsets, nonuniform_weight_columns, weights
@@ -287,7 +287,7 @@ def _slope_average(
     values, result = src.reshape(n), out.view(n)
     # Autograd records no out= arguments: then one block of fresh temporaries.
     grad = torch.is_grad_enabled() and (src.requires_grad or coords.requires_grad)
-    cpu = src.device.type == "cpu" and not grad
+    cpu = on_cpu(src.device) and not grad
     block = _CPU_SLOPE_BLOCK_BYTES // out.element_size() if cpu else n
     # Floating coordinates are differenced in their own precision (as torch and numpy
     # do), integer ones in float64 so that they cannot wrap around; the weights are
@@ -347,7 +347,7 @@ def _apply(
     elif _slope_form(values, axis, deriv, accuracy):
         _slope_average(out, values, axis, weight_dtype)
     elif interior > 0 and axis.coords is not None:
-        block = _CPU_BLOCK if values.device.type == "cpu" else _DEVICE_BLOCK
+        block = _CPU_BLOCK if on_cpu(values.device) else _DEVICE_BLOCK
         shape = [1] * values.ndim
         for lo in range(half, n - half, block):
             size = min(block, n - half - lo)

@@ -248,6 +248,20 @@ class TestAllFinite:
             tensor = torch.complex(tensor, tensor.flip(0))
         assert all_finite(tensor) == bool(torch.isfinite(tensor).all())
 
+    @given(
+        st.lists(st.sampled_from(SPECIAL), max_size=40),
+        st.sampled_from([np.float16, np.float32, np.float64, np.complex128]),
+        st.booleans(),
+    )
+    def test_numpy_agrees_with_isfinite(self, entries, dtype, column):
+        # Up to 32 real numbers are summed in Python first (their sum may overflow or be
+        # inf - inf); more, or complex ones, take numpy's mask.
+        with np.errstate(over="ignore"):
+            values = np.array(entries, dtype=np.float64).astype(dtype)
+        if column:
+            values = values[:, None]
+        assert all_finite(values) is bool(np.isfinite(values).all())
+
     def test_integers_are_finite(self):
         assert all_finite(torch.tensor([2**62, 2**62, 2**62]))
 

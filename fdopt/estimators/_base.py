@@ -54,9 +54,9 @@ class Bounds(NamedTuple):
     upper: torch.Tensor
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: that triples the cost of making one, 1.8 against 0.6 us
 class Estimate(Generic[Array]):
-    """A derivative estimate and what it cost.
+    """A derivative estimate and what it cost (read-only by convention).
 
     Its arrays are tensors, or numpy arrays where an estimator was given a numpy ``x``
     (``Estimate[np.ndarray]``: the stencil and Richardson estimators take one).
@@ -151,7 +151,8 @@ def magnitude(x: Array) -> Array:
     """Return ``max(1, |x|)`` elementwise: the scale relative steps are taken against."""
     if isinstance(x, torch.Tensor):
         return x.abs().clamp_(min=1.0)
-    scale: np.ndarray[Any, Any] = np.maximum(np.abs(x), 1.0)
+    scale: np.ndarray[Any, Any] = np.abs(x)
+    np.maximum(scale, 1.0, out=scale)
     return scale
 
 

@@ -169,10 +169,15 @@ def fit_steps(
     return kind, h
 
 
-def representable(x: Array, h: Array) -> Array:
-    """Return ``(x + h) - x``, the step actually taken; raise naming ``step`` if it is 0."""
-    h = (x + h) - x
-    if not (h.min() if isinstance(h, torch.Tensor) else np.minimum.reduce(h)).item() > 0:
+def representable(x: Array, h: Array, *, check: bool = True) -> Array:
+    """Return ``(x + h) - x``, the step actually taken; raise naming ``step`` if it is 0.
+
+    ``check=False``: ``h`` cannot vanish (a default step, at least ``sqrt(eps)`` relative
+    to ``max(1, |x|)`` at a finite ``x``), so the reduction that checks it is spared.
+    """
+    h = x + h
+    h -= x
+    if check and not (h.min() if isinstance(h, torch.Tensor) else np.minimum.reduce(h)) > 0:
         i = (h > 0).tolist().index(False)
         raise ArgumentValueError(
             f"step is too small for x's precision ({x.dtype}) at coordinate {i}: "
@@ -269,7 +274,9 @@ def _stencils(first: str, order: int) -> tuple[Stencil, ...]:
 def _relative_steps(x: Array, order: int, step: float | tuple[float, ...] | None) -> Array:
     """Return the absolute steps of a relative ``step`` (None: the default for ``order``)."""
     if not isinstance(step, tuple):
-        return (default_step(order, x.dtype) if step is None else float(step)) * magnitude(x)
+        scale = magnitude(x)
+        scale *= default_step(order, x.dtype) if step is None else float(step)
+        return scale
     if len(step) != x.shape[0]:
         raise ArgumentValueError(
             f"step must hold one relative step per coordinate ({x.shape[0]}); got {len(step)}"
@@ -290,7 +297,8 @@ def _differences(
     """
     if isinstance(sides, torch.Tensor) and sides.is_complex():  # a complex function
         weights = weights.to(sides.dtype)  # torch multiplies matrices of one dtype only
-    sums = (weights[..., None, :] @ sides)[..., 0, :].T  # sum_j w_ij f_ijk, over (i, k)
+    # sum_j w_ij f_ijk, over (i, k); one row of weights for every coordinate costs less
+    sums = (weights @ sides if weights.ndim == 1 else (weights[:, None, :] @ sides)[:, 0, :]).T
     curvature = None
     if f0 is not None:
         sums = sums + f0[:, None] * center
@@ -299,15 +307,47 @@ def _differences(
     return sums / h, curvature
 
 
+class _ArrayPlan(NamedTuple):
+    """How :func:`_array_jacobian` lays a first-derivative stencil along ``n`` coordinates."""
+
+    offsets: np.ndarray[Any, Any]  # (s,): the stencil's nonzero offsets
+    weights: np.ndarray[Any, Any]  # (s,): their weights
+    center: float  # the weight of x itself
+    need_f0: bool  # whether f(x) is evaluated (with the last batch)
+    # per batch: its first and last coordinate, its points (f(x) included), and where the
+    # moved entries lie in the flat batch from entry ``lo`` on, row-major over (coordinate,
+    # offset) (views of one array: the batches differ by ``lo`` only)
+    batches: tuple[tuple[int, int, int, np.ndarray[Any, Any]], ...]
+
+
 @lru_cache(maxsize=64)
-def _row(
-    stencil: Stencil, dtype: np.dtype[Any]
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], float]:
-    """Return the nonzero offsets of a first-derivative stencil, their weights, and x's."""
+def _array_plan(
+    stencil: Stencil, dtype: np.dtype[Any], n: int, known_f0: bool, elements: int
+) -> _ArrayPlan:
+    """Return the :class:`_ArrayPlan` of ``stencil`` at ``n`` coordinates (``f0`` given or not).
+
+    Batches of at most ``elements`` numbers (:data:`ARRAY_BLOCK_ELEMENTS`), so that the
+    function's calls read points still in cache.
+    """
     w = dict(zip(stencil, weights(1, stencil), strict=True))
     nonzero = [o for o in stencil if o != 0]
-    offsets = np.array([float(o) for o in nonzero], dtype=dtype)
-    return offsets, np.array([w[o] for o in nonzero], dtype=dtype), w.get(0, 0.0)
+    s, center = len(nonzero), w.get(0, 0.0)
+    need_f0 = not known_f0 and center != 0
+    block = min(n, max(1, elements // (s * n)))  # coordinates per batch
+    # point (j, t) is row j s + t, with coordinate lo + j moved
+    where = (np.arange(block)[:, None] * (s * n + 1) + np.arange(s) * n).reshape(-1)
+    batches = []
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        rows = (hi - lo) * s + int(need_f0 and hi == n)  # f(x) with the last batch
+        batches.append((lo, hi, rows, where[: (hi - lo) * s]))
+    return _ArrayPlan(
+        np.array([float(o) for o in nonzero], dtype=dtype),
+        np.array([w[o] for o in nonzero], dtype=dtype),
+        center,
+        need_f0,
+        tuple(batches),
+    )
 
 
 def _array_jacobian(
@@ -324,27 +364,21 @@ def _array_jacobian(
     For a cheap function of few variables, the torch operations of the general route
     cost several times the function's calls; here there are none.
     """
-    h = representable(x, _relative_steps(x, order, step))
-    offsets, w, center = _row(stencil, x.dtype)
-    n, s = x.shape[0], offsets.shape[0]
-    need_f0 = f0 is None and center != 0
-    block = max(1, ARRAY_BLOCK_ELEMENTS // (s * n))  # coordinates per batch, in cache
+    h = representable(x, _relative_steps(x, order, step), check=step is not None)
+    n = x.shape[0]
+    plan = _array_plan(stencil, x.dtype, n, f0 is not None, ARRAY_BLOCK_ELEMENTS)
+    offsets, w, center, need_f0, batches = plan
     chunks = []
-    for lo in range(0, n, block):
-        hi = min(lo + block, n)
-        c, last = hi - lo, int(need_f0 and hi == n)  # f(x) with the last batch
-        points = np.empty((c * s + last, n), dtype=x.dtype)
+    for lo, hi, rows, where in batches:
+        points = np.empty((rows, n), dtype=x.dtype)
         points[:] = x
-        moved = x[lo:hi, None] + offsets * h[lo:hi, None]  # (c, s)
-        flat = points.reshape(-1)
-        for t in range(s):  # point (j, t) is row j s + t, with coordinate lo + j moved
-            flat[t * n + lo :: s * n + 1][:c] = moved[:, t]
+        points.reshape(-1)[lo:][where] = (x[lo:hi, None] + offsets * h[lo:hi, None]).reshape(-1)
         chunks.append(array(points))
     values = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
     nfev = values.shape[0]
     if need_f0:
         values, f0 = values[:-1], values[-1]
-    sides = values.reshape(n, s, values.shape[1])
+    sides = values.reshape(n, offsets.shape[0], values.shape[1])
     value, curvature = _differences(sides, w, center, f0, h, second and f0 is not None)
     return Estimate(value, nfev=nfev, f0=f0, step=h, curvature=curvature)
 
@@ -385,20 +419,20 @@ def _jacobian(
     width = len(stencils[0]) - (0 in stencils[0])  # points per coordinate
     numpy = bounds is None and step != "auto"
     lazy, array = _array_route(evaluate, x, width * x.shape[0], numpy)
+    fixed: float | tuple[float, ...] | None = step  # type: ignore[assignment]  # not "auto"
+    if array is not None and isinstance(x, np.ndarray):  # the common case, made cheap
+        return _array_jacobian(array, x, stencils[0], order, fixed, second, f0)
 
     def in_torch(t: torch.Tensor, t0: torch.Tensor | None) -> Estimate:
         return _tensor_jacobian(evaluate, t, stencils, order, step, bounds, t0, lazy, second)
 
     if array is None:
         return in_torch(x, f0) if isinstance(x, torch.Tensor) else on_tensors(in_torch, x, f0)
-    fixed: float | tuple[float, ...] | None = step  # type: ignore[assignment]  # not "auto"
     route = array
 
     def in_numpy(h: np.ndarray[Any, Any], h0: np.ndarray[Any, Any] | None) -> Estimate[Any]:
         return _array_jacobian(route, h, stencils[0], order, fixed, second, h0)
 
-    if isinstance(x, np.ndarray):
-        return in_numpy(x, f0)
     estimate = on_arrays(in_numpy, x, f0)
     return in_torch(x, f0) if estimate is None else estimate
 
