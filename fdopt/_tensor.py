@@ -170,7 +170,7 @@ def in_precision(values: Array, like: Array) -> Array:
     A function's values computed at points of one precision: a real function's in the
     points' (real) dtype, a complex one's in the complex dtype of at least that precision.
     """
-    if isinstance(values, torch.Tensor):
+    if not isinstance(values, np.ndarray):  # a tensor (checking for numpy's type costs less)
         real = like.real.dtype
         return values.to(torch.promote_types(real, values.dtype) if values.is_complex() else real)
     if values.dtype.kind != "c":

@@ -12,7 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fdopt
-from fdopt._tensor import Source, all_finite, as_tensor, data_bytes, float_dtype, real_dtype
+from fdopt._tensor import (
+    Source,
+    all_finite,
+    as_tensor,
+    data_bytes,
+    float_dtype,
+    on_cpu,
+    real_dtype,
+)
 from fdopt._validate import check_int
 
 
@@ -230,6 +238,14 @@ class TestDtypes:
     )
     def test_real_dtype(self, dtype, expected):
         assert real_dtype(dtype) == expected
+
+
+@pytest.mark.parametrize(
+    ("device", "cpu"),
+    [("cpu", True), (torch.device("cpu", 0), True), ("meta", False), ("cuda", False)],
+)
+def test_on_cpu(device, cpu):
+    assert on_cpu(torch.device(device)) is cpu
 
 
 class TestAllFinite:

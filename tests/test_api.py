@@ -225,6 +225,22 @@ class TestBadInput:
             fdopt.grad(call.pop("fun"), call.pop("x"), **call)
         assert calls == []
 
+    @pytest.mark.parametrize("method", ["forward", "central", "central4"])
+    @pytest.mark.parametrize("kind", ["numpy", "torch", "bounds"])
+    @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+    def test_a_step_that_vanishes_next_to_x_is_an_argument_error(self, method, kind, dtype):
+        # Each route (numpy arrays; tensors; bounds) checks a given step: x + h == x at
+        # coordinate 1, not at coordinate 0 (h is relative to max(1, |x|)).
+        calls = []
+        x = np.array([0.0, 1.0], dtype=dtype)
+        bounds = [(None, None)] * 2 if kind == "bounds" else None
+        point = torch.from_numpy(x) if kind == "torch" else x
+        with pytest.raises(ArgumentValueError, match=r"step is too small .* at coordinate 1"):
+            fdopt.grad(
+                lambda z: calls.append(1) or 0.0, point, method=method, step=1e-20, bounds=bounds
+            )
+        assert calls == []
+
     @pytest.mark.parametrize("method", sorted(ESTIMATORS))
     @pytest.mark.parametrize("x", [np.array([]), torch.zeros(0, dtype=torch.float64), []])
     def test_empty_x_is_an_argument_error_for_every_method(self, method, x):

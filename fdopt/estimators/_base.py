@@ -149,7 +149,7 @@ def on_arrays(
 
 def magnitude(x: Array) -> Array:
     """Return ``max(1, |x|)`` elementwise: the scale relative steps are taken against."""
-    if isinstance(x, torch.Tensor):
+    if not isinstance(x, np.ndarray):  # a tensor (checking for numpy's type costs less)
         return x.abs().clamp_(min=1.0)
     scale: np.ndarray[Any, Any] = np.abs(x)
     np.maximum(scale, 1.0, out=scale)

@@ -177,7 +177,7 @@ def representable(x: Array, h: Array, *, check: bool = True) -> Array:
     """
     h = x + h
     h -= x
-    if check and not (h.min() if isinstance(h, torch.Tensor) else np.minimum.reduce(h)) > 0:
+    if check and not (np.minimum.reduce(h) if isinstance(h, np.ndarray) else h.min()) > 0:
         i = (h > 0).tolist().index(False)
         raise ArgumentValueError(
             f"step is too small for x's precision ({x.dtype}) at coordinate {i}: "
@@ -295,7 +295,7 @@ def _differences(
     With ``second`` (the stencil is ``x - h, x + h`` and ``f0`` known), also the second
     differences along each coordinate; otherwise None.
     """
-    if isinstance(sides, torch.Tensor) and sides.is_complex():  # a complex function
+    if not isinstance(sides, np.ndarray) and sides.is_complex():  # a complex function
         weights = weights.to(sides.dtype)  # torch multiplies matrices of one dtype only
     # sum_j w_ij f_ijk, over (i, k); one row of weights for every coordinate costs less
     sums = (weights @ sides if weights.ndim == 1 else (weights[:, None, :] @ sides)[:, 0, :]).T
