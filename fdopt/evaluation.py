@@ -597,7 +597,8 @@ class Evaluator:
                 if scalars is None
                 else scalars
             )
-        values = in_precision(values, points)
+        if values.dtype != points.dtype:  # (the common case spares the call)
+            values = in_precision(values, points)
         finite = all_finite(values) if scalars is None else finite_floats(results)
         if self.track_best or (self.nonfinite == "raise" and not finite):
             self._check_finite(lambda i: from_numpy(points[i]), from_numpy(values))

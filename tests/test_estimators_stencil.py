@@ -518,6 +518,23 @@ class TestNumpyRoute:
             if mine is not None:
                 torch.testing.assert_close(mine, theirs, **tol)
 
+    @pytest.mark.parametrize("n", [3, 40])  # built from a pattern; filled and scattered
+    @pytest.mark.parametrize(
+        ("method", "settings"),
+        [(central, CentralSettings()), (forward, ForwardSettings()), (central4, Central4Settings())],
+    )
+    def test_the_points_are_the_torch_routes(self, n, method, settings):
+        seen = []
+
+        def fun(p):
+            seen.append(np.array(p, copy=True))
+            return np.asarray(p).sum(1)
+
+        x = torch.linspace(-3.0, 2.5, n, dtype=F64) ** 3
+        self.both(method, settings, fun, x, vectorized=True)
+        numpy_points, torch_points = seen
+        assert np.array_equal(numpy_points, torch_points)
+
     def test_the_route_is_taken_and_large_stencils_go_in_bounded_batches(self, monkeypatch):
         import fdopt.estimators.stencil as module
 
