@@ -36,14 +36,12 @@ def resolve(
     pydantic.ValidationError
         For unknown or invalid settings.
     """
+    if step is None and not settings and type(method) is str:  # a method's defaults
+        return _resolved((("method", str, method),), hessian)
     options = {**settings, "method": method}
     if step is not None:
         options["step"] = step
-    key = (
-        (("method", type(method), method),)  # the common call: a method's defaults
-        if len(options) == 1
-        else tuple((name, type(value), value) for name, value in sorted(options.items()))
-    )
+    key = tuple((name, type(value), value) for name, value in sorted(options.items()))
     try:
         hash(key)
     except TypeError:  # an unhashable setting: validated as it is

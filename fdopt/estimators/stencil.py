@@ -359,8 +359,8 @@ def _array_plan(
         rows = (hi - lo) * s + int(need_f0 and hi == n)  # f(x) with the last batch
         batches.append((lo, hi, rows, where[: hi - lo]))
     pattern = None
-    if block == n and rows * n <= _PATTERN_ELEMENTS:
-        pattern = np.zeros((rows, n), dtype=dtype)
+    if len(batches) == 1 and batches[0][2] * n <= _PATTERN_ELEMENTS:
+        pattern = np.zeros((batches[0][2], n), dtype=dtype)
         pattern.reshape(-1)[where] = offsets
     weight_row = np.array([w[o] for o in nonzero], dtype=dtype)
     return _ArrayPlan(offsets, weight_row, center, need_f0, tuple(batches), pattern)
