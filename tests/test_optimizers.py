@@ -263,3 +263,21 @@ def test_lbfgs_takes_a_diagonal_as_its_initial_matrix():
     )
     expected = -_dense_bfgs_inverse([(s, y)], float((s @ y) / (y @ y))) @ g1
     torch.testing.assert_close(plain, expected, rtol=1e-12, atol=0)
+
+
+def test_adam_restart_drops_only_the_first_moment():
+    rule = OPTIMIZERS["adam"].rule(AdamSettings())
+    x = torch.zeros(2, dtype=torch.float64)
+    g = torch.tensor([3.0, -0.01], dtype=torch.float64)
+    state = rule.init(x)
+    for _ in range(5):
+        _, state = rule.update(g, state, x, 1.0)
+    restarted = rule.restart(state)
+    assert not restarted.first.any()
+    assert torch.equal(restarted.second, state.second)
+    assert int(restarted.steps) == 5
+    # The kept second moment scales the next step: (1 - b1) / (1 - b1^6) of the step
+    # with both moments kept (m_hat = g here), where init's would be lr sign(g).
+    delta, _ = rule.update(g, restarted, x, 1.0)
+    full, _ = rule.update(g, state, x, 1.0)
+    torch.testing.assert_close(delta, full * 0.1 / (1 - 0.9**6), rtol=1e-12, atol=0)

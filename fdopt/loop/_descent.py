@@ -67,7 +67,16 @@ already up to ``1 / (1 - momentum)`` shorter than ``t v``, and shrinking ``t`` f
 as well left it creeping along a curved valley (helical valley: 2e-3 of
 ``f(x0) - f*`` after 200 evaluations instead of 1e-3). After a rejected step it keeps
 the shrunk size: there, the overshoot is the size's, not the velocity's (restoring it
-always cost Rosenbrock n = 2 1382 evaluations to 1e-6 instead of 1175)."""
+always cost Rosenbrock n = 2 1382 evaluations to 1e-6 instead of 1175).
+
+Adam restarts only its first moment (``Rule.restart``): its second moment still scales
+the restarted step, about ``1 - beta1`` of the step before, rather than ``lr sign(g)``,
+and it always gets back the step size it had before the rejected tries. Started from
+``init`` with the size shrunk fourfold it collapsed after overshoots and crept back
+at :data:`GROW` per step (Kowalik-Osborne: 1320 evaluations to 1e-3 of
+``f(x0) - f*`` instead of 776, Osborne 1 925 instead of 419; with relative noise 1e-3,
+MGH problems in ``100 (n + 1)`` evaluations, seeds 0-4: 5.6 solved on average instead
+of 6.2)."""
 
 
 def _tiny(x: torch.Tensor) -> float:
@@ -473,8 +482,10 @@ def descend(
             rejected += 1
             it.scale *= shrink
             if restart and adaptive and rejected >= RESTART:
-                it.rule_state = rule.init(x)
-                if heavy_ball and rejected == RESTART and it.clean:
+                it.rule_state = (
+                    rule.init(x) if rule.restart is None else rule.restart(it.rule_state)
+                )
+                if rejected == RESTART and (it.clean or not heavy_ball):
                     it.scale = scale
         it.clean = rejected == 0
         if rejected == 0:

@@ -27,8 +27,12 @@ class Rule(NamedTuple):
     ``precondition(state, d)``, where a rule has it (L-BFGS), returns the state with
     ``d`` (``(n,)``, positive) as the diagonal of its initial inverse Hessian: the
     inverse curvature along each coordinate, when the loop knows it.
+    ``restart(state)``, where a rule has it (Adam), returns the state started again
+    after steps that overshot: the momentum dropped, what scales the step kept; without
+    it the loop starts again from ``init(x)``.
     """
 
     init: Callable[[torch.Tensor], State]
     update: Update
     precondition: Callable[[State, torch.Tensor], State] | None = None
+    restart: Callable[[State], State] | None = None

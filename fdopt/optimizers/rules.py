@@ -141,7 +141,10 @@ def adam(settings: AdamSettings) -> Rule:
 
     ``m <- b1 m + (1 - b1) g``, ``s <- b2 s + (1 - b2) g^2``, ``t <- t + 1``,
     ``x <- x - lr (m / (1 - b1^t)) / (sqrt(s' / (1 - b2^t)) + eps) - lr wd x``, where
-    ``s'`` is ``s`` or (AMSGrad) the running maximum of ``s``.
+    ``s'`` is ``s`` or (AMSGrad) the running maximum of ``s``. ``restart`` (after steps
+    that overshot) sets ``m`` to 0 and keeps ``s`` and ``t``: the next step is
+    ``lr (1 - b1) g / (1 - b1^t) / (sqrt(s' / (1 - b2^t)) + eps)``, scaled as before
+    rather than ``lr sign(g)``.
 
     Examples
     --------
@@ -170,7 +173,10 @@ def adam(settings: AdamSettings) -> Rule:
             delta = delta - lr * decay * x
         return delta, Moments(steps, first, second, max_second)
 
-    return Rule(init, update)
+    def restart(state: Moments) -> Moments:
+        return state._replace(first=torch.zeros_like(state.first))
+
+    return Rule(init, update, restart=restart)
 
 
 def _scaled_by_squares(decay: float | None, eps: float) -> Rule:
