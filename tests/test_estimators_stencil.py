@@ -521,7 +521,11 @@ class TestNumpyRoute:
     @pytest.mark.parametrize("n", [3, 40])  # built from a pattern; filled and scattered
     @pytest.mark.parametrize(
         ("method", "settings"),
-        [(central, CentralSettings()), (forward, ForwardSettings()), (central4, Central4Settings())],
+        [
+            (central, CentralSettings()),
+            (forward, ForwardSettings()),
+            (central4, Central4Settings()),
+        ],
     )
     def test_the_points_are_the_torch_routes(self, n, method, settings):
         seen = []
