@@ -597,7 +597,7 @@ class Evaluator:
                 if scalars is None
                 else scalars
             )
-        if values.dtype != points.dtype:  # (the common case spares the call)
+        if values.dtype != points.dtype:  # values in the points' dtype need no conversion
             values = in_precision(values, points)
         finite = all_finite(values) if scalars is None else finite_floats(results)
         if self.track_best or (self.nonfinite == "raise" and not finite):
