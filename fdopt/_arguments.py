@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Source, all_finite, as_tensor, numpy_view
+from fdopt._tensor import CPU, Source, all_finite, as_tensor, numpy_view
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
 from fdopt.estimators import Bounds
 
 __all__ = ["box", "host_point", "point"]
 
-_CPU = torch.device("cpu")
-_NUMPY = Source(numpy=True, device=_CPU)
+_NUMPY = Source(numpy=True, device=CPU)
 
 
 def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] | None:
@@ -42,7 +41,7 @@ def host_point(x: Any) -> tuple[np.ndarray[Any, Any], Source, tuple[int, ...]] |
         or not all_finite(host)
     ):
         return None
-    source = _NUMPY if host is x else Source(numpy=False, device=_CPU)
+    source = _NUMPY if host is x else Source(numpy=False, device=CPU)
     return host.reshape(-1).copy(), source, tuple(host.shape)
 
 

@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import torch
 
+from fdopt._tensor import CPU
 from fdopt.errors import ArgumentValueError, EvaluationError, FunctionOutputError
 from fdopt.evaluation import default_batch_size
 
@@ -376,7 +377,7 @@ class CombinedCalls:
             points = np.concatenate(batches)
         total = int(points.shape[0])
         n = math.prod(int(size) for size in points.shape[1:])
-        device = points.device if tensors else torch.device("cpu")
+        device = points.device if tensors else CPU
         size = self.batch_size or default_batch_size(n, device, tensors=tensors) or total
         values = []
         for start in range(0, total, size):

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from fdopt._tensor import (
+    CPU,
     Source,
     all_finite,
     as_tensor,
@@ -58,7 +59,6 @@ _MADE_ELEMENTS = 1 << 17
 """Numbers (points x dimension, 1 MiB in float64) from which a plain function's stencil
 is made point by point (:meth:`Evaluator.axis`): below, building it whole costs less than
 the per-point steps (measured at n = 10 and 100: 14% and 6% slower point by point)."""
-_CPU = torch.device("cpu")
 _REAL_SCALARS = frozenset({float, int, np.float64, np.float32})
 
 
@@ -571,7 +571,7 @@ class Evaluator:
             return self.array
         if not on_cpu(self.source.device):
             return None
-        return self.array if not self.vectorized or k <= self._call_size(k, n, _CPU) else None
+        return self.array if not self.vectorized or k <= self._call_size(k, n, CPU) else None
 
     def array(self, points: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Evaluate the function at each row of numpy ``points``, returning numpy values.
@@ -588,12 +588,12 @@ class Evaluator:
             return np.empty((0, self._outputs or 1), dtype=points.dtype)
         scalars = None
         if self.vectorized:
-            values = self._numpy_chunks(points, self._call_size(k, points.shape[1], _CPU))
+            values = self._numpy_chunks(points, self._call_size(k, points.shape[1], CPU))
         else:
             results, user_points = self._plain(points)
             scalars = self._scalars(results, user_points.__getitem__)
             values = (
-                self._rows(results, _CPU, user_points.__getitem__).detach().numpy()
+                self._rows(results, CPU, user_points.__getitem__).detach().numpy()
                 if scalars is None
                 else scalars
             )
