@@ -168,9 +168,7 @@ def _tableau_by_columns(differences, rounding, ratio, one_sided, levels):
     value = differences[-1].clone()
     best_rounding = torch.zeros_like(value)
     for j in range(1, differences.shape[0] - 1):  # a difference between two neighbours
-        spread = torch.maximum(
-            (column[j] - column[j - 1]).abs(), (column[j] - column[j + 1]).abs()
-        )
+        spread = torch.maximum((column[j] - column[j - 1]).abs(), (column[j] - column[j + 1]).abs())
         error = spread + round_off[j]
         better = error < best
         value = torch.where(better, column[j], value)
@@ -319,3 +317,52 @@ def test_numpy_route_gives_the_torch_routes_estimate(
     torch.testing.assert_close(lean.error, full.error, rtol=1e-9, atol=1e-14 * scale)
     torch.testing.assert_close(lean.step, full.step, rtol=0, atol=0)
     assert (lean.f0 is None) == (known is None)
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+@pytest.mark.parametrize("numpy_x", [False, True])
+def test_points_made_one_by_one_are_the_points_built_whole(bounded, numpy_x, monkeypatch):
+    # A plain numpy function of many variables gets each point made just before its call
+    # (Evaluator.axis): the same points in the same order as the batches built whole, so
+    # the same estimate. With bounds, coordinates at the box take one-sided differences,
+    # which need f(x) (evaluated first) and clip the moved entry.
+    import fdopt.evaluation as evaluation
+    from fdopt._tensor import Source
+    from fdopt.evaluation import Evaluator
+
+    monkeypatch.setattr(evaluation, "_MADE_ELEMENTS", 1)
+    x = torch.tensor([0.3, -1.2, 2.0, 0.7], dtype=torch.float64)
+    box = Bounds(*torch.tensor([[-1.2] * 4, [2.0000001] * 4], dtype=torch.float64))
+    seen: list[list[np.ndarray]] = [[], []]
+    estimates = []
+    for made, points in zip((True, False), seen, strict=True):
+
+        def fun(p, points=points):
+            points.append(p.copy())
+            return float(np.exp(0.5 * p).sum() + np.log1p(p**2).sum() + p[0] * p[3])
+
+        evaluator = Evaluator(fun, source=Source(numpy=True, device=torch.device("cpu")))
+        assert evaluator.makes_points(x, 8)
+        axis_calls = []
+        original = evaluator.axis
+        evaluator.axis = lambda *args, o=original, c=axis_calls: c.append(1) or o(*args)
+        evaluate = evaluator if made else (lambda p, e=evaluator: e(p))
+        point = x.numpy() if numpy_x else x
+        estimate = richardson(evaluate, point, DEFAULT, bounds=box if bounded else None)
+        estimates.append(numpy_estimate_as_tensors(estimate) if numpy_x else estimate)
+        assert estimate.nfev == evaluator.nfev == len(points)
+        assert bool(axis_calls) == made  # the route taken
+    assert len(seen[0]) == len(seen[1]) > 4 * 2 * 4  # refinement rounds ran
+    np.testing.assert_array_equal(np.array(seen[0]), np.array(seen[1]))
+    made, whole = estimates
+    for field in ("value", "error", "step", "f0"):
+        mine, theirs = getattr(made, field), getattr(whole, field)
+        assert (mine is None) == (theirs is None) == (field == "f0" and not bounded)
+        if mine is not None:
+            torch.testing.assert_close(mine, theirs, rtol=0, atol=0)
+    exact = (
+        0.5 * torch.exp(0.5 * x)
+        + 2 * x / (1 + x**2)
+        + x[[3, 1, 2, 0]] * torch.tensor([1.0, 0, 0, 1.0], dtype=torch.float64)
+    )
+    torch.testing.assert_close(made.value[0], exact, rtol=0, atol=1e-9)

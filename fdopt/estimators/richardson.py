@@ -21,11 +21,14 @@ from fdopt.estimators._base import (
     on_tensors,
 )
 from fdopt.estimators._box import clip
-from fdopt.estimators.stencil import fit_steps
+from fdopt.estimators.stencil import evaluation_route, fit_steps
 from fdopt.settings import RichardsonSettings
 from fdopt.stencils import weights
 
 __all__ = ["default_richardson_step", "richardson"]
+
+Axis = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+""":meth:`fdopt.evaluation.Evaluator.axis`: ``(x, cols, moved) -> values``."""
 
 # Base differences, as (offsets, weights) for the first derivative, in units of the step:
 # central (f(x+h) - f(x-h)) / 2h, whose error expands in h^2, h^4, h^6, ..., and, near a
@@ -138,14 +141,15 @@ def richardson(
     base = settings.step
     if base is None:
         base = default_richardson_step(x.dtype, levels, ratio)
-    # An evaluator that takes numpy arrays gets them, without torch operations, if no
-    # bounds: the same steps, in numpy (a torch operation costs microseconds). The
-    # estimate is of the kind of x.
-    arrays = None if bounds is not None else getattr(evaluate, "arrays", None)
-    array = None if arrays is None else arrays(2 * levels * x.shape[0], x.shape[0])
+    # An evaluator that makes each point itself (a plain function of many variables)
+    # gets the coordinate each point moves, with tensors. Else one that takes numpy
+    # arrays gets them, without torch operations, if no bounds: the same steps, in numpy
+    # (a torch operation costs microseconds). The estimate is of the kind of x.
+    lazy, array = evaluation_route(evaluate, x, 2 * levels * x.shape[0], bounds is None)
+    axis = getattr(evaluate, "axis", None) if lazy else None
 
     def run(call: Callable[[Any], Any], at: Any, box: Bounds | None, known: Any) -> Estimate[Any]:
-        value, error, f, h, nfev = _richardson(call, at, base, levels, ratio, box, known)
+        value, error, f, h, nfev = _richardson(call, at, base, levels, ratio, box, known, axis)
         return Estimate(value=value, nfev=nfev, error=error, f0=f, step=h)
 
     def in_torch(t: torch.Tensor, t0: torch.Tensor | None) -> Estimate:
@@ -171,18 +175,20 @@ def _richardson(
     ratio: float,
     bounds: Bounds | None,
     f0: Any,
+    axis: Axis | None = None,
 ) -> tuple[Any, Any, Any, Any, int]:
     """:func:`richardson` on tensors or (without bounds) numpy arrays: ``x``, ``f0``.
 
-    Returns the value, its error estimate, ``f0`` (when known), the largest steps and
-    the number of points evaluated.
+    ``axis``: the evaluator's :meth:`~fdopt.evaluation.Evaluator.axis`, where it makes
+    the points itself (tensors). Returns the value, its error estimate, ``f0`` (when
+    known), the largest steps and the number of points evaluated.
     """
     kind, h = fit_steps(x, base * magnitude(x), bounds, _BASES)
     one_sided = None if kind is None else kind != 0  # None: central everywhere
     offsets, weight = _base_difference(kind, x)
     powers = ratio ** _arange(0, _ROUNDS * levels, x, real=True)[:, None]
     differences, rounding, f0, nfev = _differences(
-        evaluate, bounds, x, None, h / powers[:levels], offsets, weight, f0
+        evaluate, bounds, x, None, h / powers[:levels], offsets, weight, f0, axis
     )
     value, error, refine = _extrapolate(differences, rounding, ratio, one_sided, levels)
     coords = _arange(0, x.shape[0], x)
@@ -199,6 +205,7 @@ def _richardson(
             offsets[:, coords],
             weight[:, coords],
             f0,
+            axis,
         )
         nfev += cost
         differences = _cat([differences[:, :, refine], new], 0)
@@ -267,13 +274,15 @@ def _differences(
     offsets: Any,
     weight: Any,
     f0: Any,
+    axis: Axis | None,
 ) -> tuple[Any, Any, Any, int]:
     """Take the base differences along ``coords`` at ``steps`` (levels, c), within ``bounds``.
 
     ``coords`` None: every coordinate, in order. Returns the differences and their
     rounding errors, ``(levels, m, c)``, ``f0`` (evaluated here first when a one-sided
     difference needs it and it is not known) and the number of points evaluated.
-    Tensors, or numpy arrays without bounds.
+    Tensors, or numpy arrays without bounds; with ``axis`` (tensors), the evaluator
+    makes each point from the coordinate it moves and its value.
     """
     levels, c = steps.shape
     n = x.shape[0]
@@ -285,18 +294,29 @@ def _differences(
         moves = (steps[:, None, lo:hi] * offsets[1:, lo:hi][None]).reshape(levels * 2, hi - lo)
         first = int(need_f0 and lo == 0)
         rows = levels * 2 * (hi - lo) + first  # f(x) first, where needed
-        points: Any
-        if isinstance(x, np.ndarray):
-            points = np.empty((rows, n), dtype=x.dtype)
-            points[:] = x
-        else:
-            points = x.expand(rows, n).clone()
-        # (level and side, coordinate, n): coordinate i of the batch moves in column i
-        grid = points[first:].reshape(levels * 2, hi - lo, n)
         cols = _arange(lo, hi, x) if coords is None else coords[lo:hi]
-        grid[:, _arange(0, hi - lo, x), cols] += moves
-        values = evaluate(points if bounds is None else clip(points, bounds))
-        nfev += points.shape[0]
+        if axis is not None:  # point (level and side, i) moves coordinate cols[i]
+            where = cols.expand(levels * 2, hi - lo)
+            moved = x[where] + moves
+            if bounds is not None:
+                lower, upper = bounds.lower[where], bounds.upper[where]
+                moved = torch.minimum(torch.maximum(moved, lower), upper)
+            where, moved = where.reshape(-1), moved.reshape(-1)
+            if first:
+                where, moved = torch.cat([where.new_tensor([-1]), where]), torch.cat([x[:1], moved])
+            values = axis(x, where, moved)
+        else:
+            points: Any
+            if isinstance(x, np.ndarray):
+                points = np.empty((rows, n), dtype=x.dtype)
+                points[:] = x
+            else:
+                points = x.expand(rows, n).clone()
+            # (level and side, coordinate, n): coordinate i of the batch moves in column i
+            grid = points[first:].reshape(levels * 2, hi - lo, n)
+            grid[:, _arange(0, hi - lo, x), cols] += moves
+            values = evaluate(points if bounds is None else clip(points, bounds))
+        nfev += rows
         if first:
             f0, values = values[0], values[1:]
         parts.append(values.reshape(levels, 2, hi - lo, -1))

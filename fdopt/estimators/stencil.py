@@ -403,7 +403,7 @@ def _array_jacobian(
     return Estimate(value, nfev=nfev, f0=f0, step=h, curvature=curvature)
 
 
-def _array_route(
+def evaluation_route(
     evaluate: Evaluate, x: Array, k: int, numpy: bool
 ) -> tuple[bool, Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]] | None]:
     """How an estimator should hand ``evaluate`` ``k`` points around ``x`` (and f(x)).
@@ -411,7 +411,8 @@ def _array_route(
     Returns whether the evaluator makes the points itself
     (:meth:`~fdopt.evaluation.Evaluator.axis`), and else, where the estimate can be
     computed in ``numpy`` (no bounds, a fixed step), the evaluator's numpy route
-    (:meth:`~fdopt.evaluation.Evaluator.arrays`) or None.
+    (:meth:`~fdopt.evaluation.Evaluator.arrays`) or None. Shared with
+    :mod:`fdopt.estimators.richardson`.
     """
     makes_points = getattr(evaluate, "makes_points", None)
     if makes_points is not None and makes_points(x, k):
@@ -436,7 +437,7 @@ def _jacobian(
     """
     stencils, width, second = _stencils(first, order)
     numpy = bounds is None and step != "auto"
-    lazy, array = _array_route(evaluate, x, width * x.shape[0], numpy)
+    lazy, array = evaluation_route(evaluate, x, width * x.shape[0], numpy)
     fixed: float | tuple[float, ...] | None = step  # type: ignore[assignment]  # not "auto"
     if array is not None and isinstance(x, np.ndarray):  # the common case, made cheap
         return _array_jacobian(array, x, stencils[0], order, fixed, second, f0)
