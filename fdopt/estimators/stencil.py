@@ -40,10 +40,10 @@ from fdopt._tensor import Array, in_precision
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     ARRAY_BLOCK_ELEMENTS,
-    MAX_BATCH_ELEMENTS,
     Bounds,
     Estimate,
     Evaluate,
+    block_elements,
     default_step,
     magnitude,
     on_arrays,
@@ -486,7 +486,7 @@ def _tensor_jacobian(
     table = axis_table(stencils, 1, kind, like=x)
     need_f0 = f0 is None and table.center.count_nonzero().item() > 0
     n, width = table.offsets.shape
-    block = max(1, MAX_BATCH_ELEMENTS // (width * n))  # coordinates per batch
+    block = max(1, block_elements(x) // (width * n))  # coordinates per batch
     chunks, nfev = [], spent
     axis = getattr(evaluate, "axis", None) if lazy else None
     for lo in range(0, n, block):
