@@ -15,6 +15,7 @@ from fdopt._tensor import Array, from_numpy, host_array, in_precision, numpy_vie
 __all__ = [
     "ARRAY_BLOCK_ELEMENTS",
     "MAX_BATCH_ELEMENTS",
+    "TENSOR_BLOCK_ELEMENTS",
     "Bounds",
     "Estimate",
     "Evaluate",

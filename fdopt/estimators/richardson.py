@@ -175,7 +175,7 @@ def _richardson(
     ratio: float,
     bounds: Bounds | None,
     f0: Any,
-    axis: Axis | None = None,
+    axis: Axis | None,
 ) -> tuple[Any, Any, Any, Any, int]:
     """:func:`richardson` on tensors or (without bounds) numpy arrays: ``x``, ``f0``.
 
