@@ -499,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the tables; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="n = 10, 100 and 2 repeats")
-    parser.add_argument("--repeat", type=int, help="timed samples per method (median)")
+    parser.add_argument("--repeat", type=int, help="timed samples per call (the fastest is kept)")
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
         parser.error(f"--repeat must be at least 1; got {args.repeat}")
