@@ -28,6 +28,7 @@ import torch
 
 from fdopt._tensor import (
     CPU,
+    THREAD_ELEMENTS,
     Source,
     all_finite,
     as_tensor,
@@ -51,10 +52,11 @@ Workers = int | Executor | Callable[[Callable[[Any], Any], Iterable[Any]], Itera
 Ray's executors work unchanged), a map-like callable (``map(fun, iterable)``), or None."""
 
 _CPU_BATCH_ELEMENTS = 1 << 15
-"""Numbers (points x dimension) per call of a vectorized function on a CPU, per thread it
-computes on: 256 KiB in float64, within a core's L2 cache, so that the function's
-operations read points still in cache; beyond it, chunks are faster than one giant
-batch (numpy, n = 10000: 0.89 s a gradient in chunks of 32k numbers, 1.03 s in 64k)."""
+"""Numbers (points x dimension) per call of a vectorized numpy function on a CPU: 256 KiB
+in float64, within a core's L2 cache, so that the function's operations read points
+still in cache; beyond it, chunks are faster than one giant batch (numpy, n = 10000:
+0.89 s a gradient in chunks of 32k numbers, 1.03 s in 64k, on a Xeon; the same on an
+AMD EPYC)."""
 _MADE_ELEMENTS = 1 << 17
 """Numbers (points x dimension, 1 MiB in float64) from which a plain function's stencil
 is made point by point (:meth:`Evaluator.axis`): below, building it whole costs less than
@@ -66,17 +68,15 @@ def default_batch_size(n: int, device: torch.device, *, tensors: bool) -> int | 
     """Most points per vectorized call: None (everything) on a GPU, cache-sized on a CPU.
 
     ``tensors``: whether the function computes with torch, whose operations on a CPU
-    split their work over ``torch.get_num_threads()`` threads in pieces of 32k numbers
-    (torch's grain size): a function of tensors gets :data:`_CPU_BATCH_ELEMENTS` numbers
-    per thread, so that every thread has a cache-sized piece; a numpy function (one
-    thread), that many in all. Measured on 2 cores (torch, gradient at n = 1000):
-    9.3 ms with 64k numbers a call against 19.3 ms with 32k on 2 threads; 19.8 and
-    17.3 ms on 1 thread, where 32k is the faster at n = 10000 (1.63 s against 2.09 s).
+    split their work over ``torch.get_num_threads()`` threads: a function of tensors
+    gets :data:`fdopt._tensor.THREAD_ELEMENTS` numbers per thread, so that every thread
+    has a cache-sized piece; a numpy function (one thread), :data:`_CPU_BATCH_ELEMENTS`
+    in all.
     """
     if not on_cpu(device):
         return None
-    threads = torch.get_num_threads() if tensors else 1
-    return max(1, _CPU_BATCH_ELEMENTS * threads // max(n, 1))
+    numbers = THREAD_ELEMENTS * torch.get_num_threads() if tensors else _CPU_BATCH_ELEMENTS
+    return max(1, numbers // max(n, 1))
 
 
 @dataclass(frozen=True)

@@ -394,7 +394,7 @@ def test_device_and_dtype_follow_x(cuda):
 
 @pytest.mark.parametrize("method", ["forward", "central", "central4"])
 def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch, method):
-    import fdopt.estimators._base as module  # block_elements: tensors on a CPU
+    import fdopt.estimators.stencil as module
 
     x = torch.linspace(-1.5, 1.2, 7, dtype=F64)
     bounds = Bounds(x - torch.tensor([0.0, 1, 1, 1, 1, 1, 1e-9], dtype=F64), x + 1)
@@ -406,7 +406,7 @@ def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch, 
     estimate = {"forward": forward, "central": central, "central4": central4}[method]
     evaluate, calls = make_evaluate(rosen_t)
     whole = estimate(evaluate, x, settings, bounds=bounds)
-    monkeypatch.setattr(module, "TENSOR_BLOCK_ELEMENTS", 7 * 2)
+    monkeypatch.setattr(module, "block_elements", lambda x, made: 7 * 2)
     evaluate, blocks = make_evaluate(rosen_t)
     split = estimate(evaluate, x, settings, bounds=bounds)
     assert len(calls) == 1
@@ -415,20 +415,30 @@ def test_large_stencils_go_in_bounded_batches_with_the_same_result(monkeypatch, 
     torch.testing.assert_close(split.value, whole.value, rtol=0, atol=0)
 
 
-def test_blocks_are_cache_sized_on_a_cpu_and_bounded_elsewhere():
+@pytest.mark.parametrize("threads", [1, 3])
+def test_blocks_are_cache_sized_on_a_cpu_and_bounded_elsewhere(threads):
     # The stencil's points are built in blocks the function reads while still in cache
-    # on a CPU; on another device (meta stands for a GPU here), in large bounded ones.
-    from fdopt.estimators._base import (
-        ARRAY_BLOCK_ELEMENTS,
-        MAX_BATCH_ELEMENTS,
-        TENSOR_BLOCK_ELEMENTS,
-        block_elements,
-    )
+    # on a CPU: for tensors, one call's worth of every torch thread (the evaluator's
+    # default call size); on another device (meta stands for a GPU here), in large
+    # bounded ones.
+    from fdopt._tensor import THREAD_ELEMENTS
+    from fdopt.estimators._base import ARRAY_BLOCK_ELEMENTS, MAX_BATCH_ELEMENTS, block_elements
+    from fdopt.evaluation import default_batch_size
 
-    assert block_elements(np.zeros(3)) == ARRAY_BLOCK_ELEMENTS
-    assert block_elements(torch.zeros(3)) == TENSOR_BLOCK_ELEMENTS
-    assert block_elements(torch.zeros(3, device="meta")) == MAX_BATCH_ELEMENTS
-    assert ARRAY_BLOCK_ELEMENTS <= TENSOR_BLOCK_ELEMENTS < MAX_BATCH_ELEMENTS
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert block_elements(np.zeros(3)) == ARRAY_BLOCK_ELEMENTS
+        assert block_elements(torch.zeros(3)) == THREAD_ELEMENTS * threads
+        n = 1000
+        calls = default_batch_size(n, torch.device("cpu"), tensors=True)
+        assert block_elements(torch.zeros(n)) // n == calls
+        assert block_elements(torch.zeros(3, device="meta")) == MAX_BATCH_ELEMENTS
+        # points the evaluator makes itself: only their moved entries are built
+        assert block_elements(torch.zeros(3), made=True) == MAX_BATCH_ELEMENTS
+    finally:
+        torch.set_num_threads(before)
+    assert ARRAY_BLOCK_ELEMENTS < MAX_BATCH_ELEMENTS
 
 
 def test_central_with_f0_reports_second_differences():
@@ -556,7 +566,6 @@ class TestNumpyRoute:
         assert np.array_equal(numpy_points, torch_points)
 
     def test_the_route_is_taken_and_large_stencils_go_in_bounded_batches(self, monkeypatch):
-        import fdopt.estimators._base as base
         import fdopt.estimators.stencil as module
 
         calls = []
@@ -569,14 +578,14 @@ class TestNumpyRoute:
         x = torch.linspace(-1.5, 1.2, 7, dtype=F64)
         ((whole, _), _) = self.both(central, CentralSettings(), fun, x, vectorized=True)
         assert calls[0] == (14, 7)
-        monkeypatch.setattr(base, "TENSOR_BLOCK_ELEMENTS", 7 * 2 * 3)
+        monkeypatch.setattr(module, "block_elements", lambda x, made: 7 * 2 * 3)
         monkeypatch.setattr(module, "ARRAY_BLOCK_ELEMENTS", 7 * 2 * 3)
         calls.clear()
         ((split, nfev), _) = self.both(forward, ForwardSettings(), fun, x, vectorized=True)
         assert calls == [(6, 7), (2, 7)] * 2  # both routes; f(x) with the last batch
         assert split.nfev == nfev == 8
         calls.clear()  # the numpy route builds cache-sized blocks; the torch route larger
-        monkeypatch.setattr(base, "TENSOR_BLOCK_ELEMENTS", 1 << 22)
+        monkeypatch.setattr(module, "block_elements", lambda x, made: 1 << 22)
         self.both(forward, ForwardSettings(), fun, x, vectorized=True)
         assert calls == [(6, 7), (2, 7), (8, 7)]
         torch.testing.assert_close(

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fdopt import evaluation
-from fdopt._tensor import Source
+from fdopt._tensor import THREAD_ELEMENTS, Source
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -98,8 +98,8 @@ class TestModes:
         cpu, before = torch.device("cpu"), torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            numpy_size = default_batch_size(8, cpu, tensors=False)
-            assert default_batch_size(8, cpu, tensors=True) == threads * numpy_size
+            share = THREAD_ELEMENTS // 8  # points of dimension 8 a thread takes a call
+            assert default_batch_size(8, cpu, tensors=True) == threads * share
             calls = []
 
             def batch(points):
@@ -107,10 +107,8 @@ class TestModes:
                 return points.sum(1)
 
             x = torch.zeros(8, dtype=torch.float64)
-            Evaluator(batch, source=TORCH, vectorized=True)(
-                x.expand(3 * threads * numpy_size, 8)
-            )
-            assert calls == [threads * numpy_size] * 3
+            Evaluator(batch, source=TORCH, vectorized=True)(x.expand(3 * threads * share, 8))
+            assert calls == [threads * share] * 3
         finally:
             torch.set_num_threads(before)
 

@@ -287,7 +287,7 @@ def _differences(
     levels, c = steps.shape
     n = x.shape[0]
     need_f0 = f0 is None and bool(weight[0].any())
-    block = max(1, block_elements(x) // (levels * 2 * n))  # coordinates per batch
+    block = max(1, block_elements(x, made=axis is not None) // (levels * 2 * n))  # coordinates
     parts, nfev = [], 0
     for lo in range(0, c, block):
         hi = min(lo + block, c)

@@ -486,9 +486,9 @@ def _tensor_jacobian(
     table = axis_table(stencils, 1, kind, like=x)
     need_f0 = f0 is None and table.center.count_nonzero().item() > 0
     n, width = table.offsets.shape
-    block = max(1, block_elements(x) // (width * n))  # coordinates per batch
-    chunks, nfev = [], spent
     axis = getattr(evaluate, "axis", None) if lazy else None
+    block = max(1, block_elements(x, made=axis is not None) // (width * n))  # coordinates
+    chunks, nfev = [], spent
     for lo in range(0, n, block):
         rows, last = slice(lo, min(lo + block, n)), need_f0 and lo + block >= n
         if axis is not None:
