@@ -55,8 +55,8 @@ _CPU_BATCH_ELEMENTS = 1 << 15
 """Numbers (points x dimension) per call of a vectorized numpy function on a CPU: 256 KiB
 in float64, within a core's L2 cache, so that the function's operations read points
 still in cache; beyond it, chunks are faster than one giant batch (numpy, n = 10000:
-0.89 s a gradient in chunks of 32k numbers, 1.03 s in 64k, on a Xeon; the same on an
-AMD EPYC)."""
+0.89 s a gradient in chunks of 32k numbers, 1.03 s in 64k, on a Xeon; on an AMD EPYC
+the two measured alike)."""
 _MADE_ELEMENTS = 1 << 17
 """Numbers (points x dimension, 1 MiB in float64) from which a plain function's stencil
 is made point by point (:meth:`Evaluator.axis`): below, building it whole costs less than
