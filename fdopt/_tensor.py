@@ -86,8 +86,8 @@ the best chunked central-difference loop): n = 1000 1.20-1.24 with these, 1.36-1
 with 32k numbers a thread; n = 10000 1.10-1.14 against 1.23-1.37; on 1 thread 1.16-1.21
 against 1.33-1.42 at n = 1000 and 1.12 against 1.19-1.24 at n = 10000 (AMD EPYC). Blocks
 of 4 MiB ran 1.2x to 2.5x the loop from run to run (freed and mapped again by the
-allocator). On a Xeon, with 32 MiB blocks, 64k a thread was the faster on 2 threads
-(n = 1000: 9.3 against 19.3 ms) and the slower on 1 (n = 10000: 2.09 against 1.63 s)."""
+allocator). On a Xeon, with 32 MiB blocks and 1 thread, 64k was the faster at n = 1000
+(17.3 against 19.8 ms) and the slower at n = 10000 (2.09 against 1.63 s)."""
 
 
 def on_cpu(device: torch.device) -> bool:
