@@ -20,7 +20,6 @@ from fdopt.errors import ArgumentTypeError
 
 __all__ = [
     "CPU",
-    "THREAD_ELEMENTS",
     "Array",
     "Source",
     "all_finite",
@@ -72,22 +71,6 @@ class Source:
 
 CPU = torch.device("cpu")
 """The CPU device, the one this module and its callers compare devices with."""
-
-
-THREAD_ELEMENTS = 1 << 16
-"""Numbers (points x dimension) per torch thread in one call of a vectorized function of
-tensors on a CPU, and in one block of points an estimator builds there: 512 KiB in
-float64, within a core's L2 cache, so that the function reads points still in cache.
-
-Torch splits an operation over its threads in pieces of 32k numbers (its grain size),
-and each of a function's operations has a fixed cost of microseconds: two pieces a
-thread amortize it. Vectorized torch Rosenbrock, 2 threads, three runs each (ratio to
-the best chunked central-difference loop): n = 1000 1.20-1.24 with these, 1.36-1.39
-with 32k numbers a thread; n = 10000 1.10-1.14 against 1.23-1.37; on 1 thread 1.16-1.21
-against 1.33-1.42 at n = 1000 and 1.12 against 1.19-1.24 at n = 10000 (AMD EPYC). Blocks
-of 4 MiB ran 1.2x to 2.5x the loop from run to run (freed and mapped again by the
-allocator). On a Xeon, with 32 MiB blocks and 1 thread, 64k was the faster at n = 1000
-(17.3 against 19.8 ms) and the slower at n = 10000 (2.09 against 1.63 s)."""
 
 
 def on_cpu(device: torch.device) -> bool:

@@ -28,7 +28,6 @@ import torch
 
 from fdopt._tensor import (
     CPU,
-    THREAD_ELEMENTS,
     Source,
     all_finite,
     as_tensor,
@@ -45,7 +44,7 @@ from fdopt.errors import (
     FunctionOutputError,
 )
 
-__all__ = ["Evaluator", "Workers", "default_batch_size"]
+__all__ = ["Evaluator", "Workers", "cpu_call_elements", "default_batch_size"]
 
 Workers = int | Executor | Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]] | None
 """An int (a process pool of that size), a ``concurrent.futures.Executor`` (Dask's and
@@ -57,6 +56,20 @@ in float64, within a core's L2 cache, so that the function's operations read poi
 still in cache; beyond it, chunks are faster than one giant batch (numpy, n = 10000:
 0.89 s a gradient in chunks of 32k numbers, 1.03 s in 64k, on a Xeon; on an AMD EPYC
 the two measured alike)."""
+_THREAD_ELEMENTS = 1 << 16
+"""Numbers (points x dimension) per torch thread in one call of a vectorized function of
+tensors on a CPU, and in one block of points an estimator builds there: 512 KiB in
+float64, within a core's L2 cache, so that the function reads points still in cache.
+
+Torch splits an operation over its threads in pieces of 32k numbers (its grain size),
+and each of a function's operations has a fixed cost of microseconds: two pieces a
+thread amortize it. Vectorized torch Rosenbrock, 2 threads, three runs each (ratio to
+the best chunked central-difference loop): n = 1000 1.20-1.24 with these, 1.36-1.39
+with 32k numbers a thread; n = 10000 1.10-1.14 against 1.23-1.37; on 1 thread 1.16-1.21
+against 1.33-1.42 at n = 1000 and 1.12 against 1.19-1.24 at n = 10000 (AMD EPYC). Blocks
+of 4 MiB ran 1.2x to 2.5x the loop from run to run (freed and mapped again by the
+allocator). On a Xeon, with 32 MiB blocks and 1 thread, 64k was the faster at n = 1000
+(17.3 against 19.8 ms) and the slower at n = 10000 (2.09 against 1.63 s)."""
 _MADE_ELEMENTS = 1 << 17
 """Numbers (points x dimension, 1 MiB in float64) from which a plain function's stencil
 is made point by point (:meth:`Evaluator.axis`): below, building it whole costs less than
@@ -64,19 +77,25 @@ the per-point steps (measured at n = 10 and 100: 14% and 6% slower point by poin
 _REAL_SCALARS = frozenset({float, int, np.float64, np.float32})
 
 
-def default_batch_size(n: int, device: torch.device, *, tensors: bool) -> int | None:
-    """Most points per vectorized call: None (everything) on a GPU, cache-sized on a CPU.
+def cpu_call_elements(*, tensors: bool) -> int:
+    """Numbers (points x dimension) per vectorized call on a CPU, by default.
 
     ``tensors``: whether the function computes with torch, whose operations on a CPU
     split their work over ``torch.get_num_threads()`` threads: a function of tensors
-    gets :data:`fdopt._tensor.THREAD_ELEMENTS` numbers per thread, so that every thread
-    has a cache-sized piece; a numpy function (one thread), :data:`_CPU_BATCH_ELEMENTS`
-    in all.
+    gets :data:`_THREAD_ELEMENTS` numbers per thread, so that every thread has a
+    cache-sized piece; a numpy function (one thread), :data:`_CPU_BATCH_ELEMENTS` in all.
+    """
+    return _THREAD_ELEMENTS * torch.get_num_threads() if tensors else _CPU_BATCH_ELEMENTS
+
+
+def default_batch_size(n: int, device: torch.device, *, tensors: bool) -> int | None:
+    """Most points per vectorized call: None (everything) on a GPU, cache-sized on a CPU.
+
+    On a CPU, :func:`cpu_call_elements` numbers of points of dimension ``n``.
     """
     if not on_cpu(device):
         return None
-    numbers = THREAD_ELEMENTS * torch.get_num_threads() if tensors else _CPU_BATCH_ELEMENTS
-    return max(1, numbers // max(n, 1))
+    return max(1, cpu_call_elements(tensors=tensors) // max(n, 1))
 
 
 @dataclass(frozen=True)

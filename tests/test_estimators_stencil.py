@@ -421,15 +421,14 @@ def test_blocks_are_cache_sized_on_a_cpu_and_bounded_elsewhere(threads):
     # on a CPU: for tensors, one call's worth of every torch thread (the evaluator's
     # default call size); on another device (meta stands for a GPU here), in large
     # bounded ones.
-    from fdopt._tensor import THREAD_ELEMENTS
     from fdopt.estimators._base import ARRAY_BLOCK_ELEMENTS, MAX_BATCH_ELEMENTS, block_elements
-    from fdopt.evaluation import default_batch_size
+    from fdopt.evaluation import _THREAD_ELEMENTS, default_batch_size
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         assert block_elements(np.zeros(3)) == ARRAY_BLOCK_ELEMENTS
-        assert block_elements(torch.zeros(3)) == THREAD_ELEMENTS * threads
+        assert block_elements(torch.zeros(3)) == _THREAD_ELEMENTS * threads
         n = 1000
         calls = default_batch_size(n, torch.device("cpu"), tensors=True)
         assert block_elements(torch.zeros(n)) // n == calls

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fdopt import evaluation
-from fdopt._tensor import THREAD_ELEMENTS, Source
+from fdopt._tensor import Source
 from fdopt.errors import (
     ArgumentTypeError,
     ArgumentValueError,
@@ -98,7 +98,7 @@ class TestModes:
         cpu, before = torch.device("cpu"), torch.get_num_threads()
         torch.set_num_threads(threads)
         try:
-            share = THREAD_ELEMENTS // 8  # points of dimension 8 a thread takes a call
+            share = evaluation._THREAD_ELEMENTS // 8  # points of dimension 8 a thread takes
             assert default_batch_size(8, cpu, tensors=True) == threads * share
             calls = []
 

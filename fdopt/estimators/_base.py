@@ -10,15 +10,8 @@ from typing import Any, Generic, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import (
-    THREAD_ELEMENTS,
-    Array,
-    from_numpy,
-    host_array,
-    in_precision,
-    numpy_view,
-    on_cpu,
-)
+from fdopt._tensor import Array, from_numpy, host_array, in_precision, numpy_view, on_cpu
+from fdopt.evaluation import cpu_call_elements
 
 __all__ = [
     "ARRAY_BLOCK_ELEMENTS",
@@ -52,9 +45,10 @@ filling memory: 1.2 s against 0.96 s, and the chunked limit 0.93 s.)"""
 def block_elements(x: Array, *, made: bool = False) -> int:
     """Most numbers an estimator builds at once around ``x``.
 
-    Cache-sized on a CPU: :data:`ARRAY_BLOCK_ELEMENTS` for a numpy array, one call of a
-    function of tensors for a tensor (:data:`fdopt._tensor.THREAD_ELEMENTS` a torch
-    thread); :data:`MAX_BATCH_ELEMENTS` on a GPU, and where the evaluator makes each
+    Cache-sized on a CPU: :data:`ARRAY_BLOCK_ELEMENTS` for a numpy array, one default
+    call of a function of tensors for a tensor
+    (:func:`fdopt.evaluation.cpu_call_elements`); :data:`MAX_BATCH_ELEMENTS` on a GPU,
+    and where the evaluator makes each
     point itself (``made``: only the moved entries are built, and each batch costs a
     round of small operations: at n = 10000, Richardson's 80000 points took 1.13 s in
     batches of 26 coordinates, 1.68 s in batches of 6).
@@ -64,7 +58,7 @@ def block_elements(x: Array, *, made: bool = False) -> int:
     if isinstance(x, np.ndarray):
         return ARRAY_BLOCK_ELEMENTS
     if on_cpu(x.device):
-        return THREAD_ELEMENTS * torch.get_num_threads()
+        return cpu_call_elements(tensors=True)
     return MAX_BATCH_ELEMENTS
 
 
