@@ -31,6 +31,7 @@ __all__ = [
     "host_array",
     "in_precision",
     "is_inexact",
+    "matmul",
     "numpy_view",
     "on_cpu",
     "real_dtype",
@@ -165,6 +166,31 @@ def host_array(tensor: torch.Tensor) -> np.ndarray[Any, Any]:
     """Return a CPU tensor's data as a numpy array sharing its memory (no autograd)."""
     array: np.ndarray[Any, Any] = (tensor.detach() if tensor.requires_grad else tensor).numpy()
     return array
+
+
+def matmul(a: Array, b: Array) -> Array:
+    """Return ``a @ b``; on a GPU by products and sums, without cuBLAS.
+
+    Every thread that calls cuBLAS gets a handle and a workspace of its own (32 MiB on an
+    H100). Multistart runs each start in a thread of its own: with ``a @ b`` in the
+    starts' arithmetic, k = 1024 starts ran an 80 GiB H100 out of memory
+    (``CUBLAS_STATUS_ALLOC_FAILED`` in ``cublasCreate``). The operands of the
+    estimators and update rules are small (a stencil's weights, a few vectors), so
+    elementwise products cost no more there. Elsewhere ``a @ b`` itself.
+    """
+    if isinstance(a, torch.Tensor) and a.device.type != "cpu":
+        return _products(a, b)
+    product: Array = a @ b
+    return product
+
+
+def _products(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Return ``a @ b`` as sums of elementwise products (``a`` or ``b`` 1-D, or batches)."""
+    if b.ndim == 1:  # (..., j) @ (j,)
+        return (a * b).sum(-1)
+    if a.ndim == 1:  # (j,) @ (..., j, k)
+        return (a[:, None] * b).sum(-2)
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2)
 
 
 def in_precision(values: Array, like: Array) -> Array:

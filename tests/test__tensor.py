@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 import fdopt
 from fdopt._tensor import (
     Source,
+    _products,
     all_finite,
     as_tensor,
     data_bytes,
     float_dtype,
+    matmul,
     on_cpu,
     real_dtype,
 )
@@ -44,8 +46,18 @@ class TestAsTensor:
 
     @pytest.mark.parametrize(
         "dtype",
-        [np.float16, np.float32, np.float64, np.complex64, np.complex128, np.int8, np.int16,
-         np.int32, np.int64, np.uint8],
+        [
+            np.float16,
+            np.float32,
+            np.float64,
+            np.complex64,
+            np.complex128,
+            np.int8,
+            np.int16,
+            np.int32,
+            np.int64,
+            np.uint8,
+        ],
     )
     def test_numpy_shares_memory_and_keeps_dtype(self, dtype):
         a = np.arange(6).astype(dtype).reshape(2, 3)
@@ -121,8 +133,10 @@ class TestAsTensor:
 
     @pytest.mark.parametrize("dtype", [">f8", ">i4", ">c16", "<f4"])
     def test_byte_order(self, dtype):
-        a = np.array([1.5, -2.0, 3.0]).astype(dtype) if "i" not in dtype else np.array(
-            [1, -2, 3], dtype=dtype
+        a = (
+            np.array([1.5, -2.0, 3.0]).astype(dtype)
+            if "i" not in dtype
+            else np.array([1, -2, 3], dtype=dtype)
         )
         out, _ = as_tensor(a, name="values")
         np.testing.assert_array_equal(out.numpy(), a)
@@ -135,8 +149,13 @@ class TestAsTensor:
 
     @pytest.mark.parametrize(
         ("value", "dtype"),
-        [([1.0, 2.0], torch.float64), ([[1, 2], [3, 4]], torch.int64), ([1j, 2], torch.complex128),
-         (2.5, torch.float64), ((1, 2, 3), torch.int64)],
+        [
+            ([1.0, 2.0], torch.float64),
+            ([[1, 2], [3, 4]], torch.int64),
+            ([1j, 2], torch.complex128),
+            (2.5, torch.float64),
+            ((1, 2, 3), torch.int64),
+        ],
     )
     def test_array_likes(self, value, dtype):
         out, source = as_tensor(value, name="values")
@@ -156,9 +175,18 @@ class TestAsTensor:
 
     @pytest.mark.parametrize(
         "value",
-        ["abc", ["a", "b"], None, [1, "a"], {"a": 1}, object(), [[1, 2], [3]],
-         np.array(["1", "2"]), np.array([1, 2], dtype=object),
-         np.array(["2020-01-01"], dtype="datetime64[D]")],
+        [
+            "abc",
+            ["a", "b"],
+            None,
+            [1, "a"],
+            {"a": 1},
+            object(),
+            [[1, 2], [3]],
+            np.array(["1", "2"]),
+            np.array([1, 2], dtype=object),
+            np.array(["2020-01-01"], dtype="datetime64[D]"),
+        ],
     )
     def test_non_numbers_rejected(self, value):
         with pytest.raises(fdopt.ArgumentTypeError, match="myname") as info:
@@ -197,8 +225,14 @@ class TestSource:
 class TestDtypes:
     @pytest.mark.parametrize(
         "dtype",
-        [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64,
-         torch.complex128],
+        [
+            torch.float16,
+            torch.bfloat16,
+            torch.float32,
+            torch.float64,
+            torch.complex64,
+            torch.complex128,
+        ],
     )
     @pytest.mark.parametrize("numpy_rules", [False, True])
     def test_float_dtype_keeps_inexact(self, dtype, numpy_rules):
@@ -225,16 +259,21 @@ class TestDtypes:
         values = np.arange(4, dtype=dtype)
         t, _ = as_tensor(values, name="values")
         expected = np.gradient(values).dtype
-        assert float_dtype(t.dtype, numpy_rules=True) == torch.from_numpy(
-            np.empty(0, expected)
-        ).dtype
+        assert (
+            float_dtype(t.dtype, numpy_rules=True) == torch.from_numpy(np.empty(0, expected)).dtype
+        )
 
     @pytest.mark.parametrize(
         ("dtype", "expected"),
-        [(torch.complex64, torch.float32), (torch.complex128, torch.float64),
-         (torch.float16, torch.float16), (torch.bfloat16, torch.bfloat16),
-         (torch.float32, torch.float32), (torch.float64, torch.float64),
-         (torch.int32, torch.int32)],
+        [
+            (torch.complex64, torch.float32),
+            (torch.complex128, torch.float64),
+            (torch.float16, torch.float16),
+            (torch.bfloat16, torch.bfloat16),
+            (torch.float32, torch.float32),
+            (torch.float64, torch.float64),
+            (torch.int32, torch.int32),
+        ],
     )
     def test_real_dtype(self, dtype, expected):
         assert real_dtype(dtype) == expected
@@ -297,9 +336,7 @@ class TestAllFinite:
 
 
 class TestCheckInt:
-    @pytest.mark.parametrize(
-        "value", [3, np.int8(3), np.int64(3), np.uint8(3)]
-    )
+    @pytest.mark.parametrize("value", [3, np.int8(3), np.int64(3), np.uint8(3)])
     def test_accepts_integers(self, value):
         out = check_int(value, "n")
         assert out == 3
@@ -307,8 +344,21 @@ class TestCheckInt:
 
     @pytest.mark.parametrize(
         "value",
-        [True, False, np.True_, torch.tensor(True), 3.0, np.float64(3.0), torch.tensor(3.0),
-         "3", None, [3], np.array([3]), 3 + 0j, torch.tensor([3])],
+        [
+            True,
+            False,
+            np.True_,
+            torch.tensor(True),
+            3.0,
+            np.float64(3.0),
+            torch.tensor(3.0),
+            "3",
+            None,
+            [3],
+            np.array([3]),
+            3 + 0j,
+            torch.tensor([3]),
+        ],
         ids=repr,
     )
     def test_rejects_non_integers(self, value):
@@ -359,3 +409,57 @@ class TestDataBytes:
         assert data_bytes(t) != data_bytes(t.detach() + 1)
         wide = torch.arange(12.0, dtype=torch.float64).reshape(3, 4)
         assert data_bytes(wide[:, 1]) == wide[:, 1].contiguous().numpy().tobytes()
+
+
+MATMUL_SHAPES = (
+    ((5,), (5,)),
+    ((3, 5), (5,)),
+    ((5,), (5, 4)),
+    ((3, 5), (5, 4)),
+    ((7, 1, 5), (7, 5, 4)),
+    ((4, 3, 5), (5, 2)),
+    ((2, 5), (3, 5, 4)),
+)
+
+
+class TestMatmul:
+    @pytest.mark.parametrize(("a_shape", "b_shape"), MATMUL_SHAPES)
+    @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])
+    def test_products_are_the_matrix_product(self, a_shape, b_shape, dtype):
+        generator = torch.Generator().manual_seed(0)
+        a = torch.randn(a_shape, generator=generator, dtype=dtype)
+        b = torch.randn(b_shape, generator=generator, dtype=dtype)
+        torch.testing.assert_close(_products(a, b), a @ b, rtol=1e-13, atol=1e-13)
+
+    @given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**32 - 1))
+    def test_products_property(self, i, j, k, seed):
+        generator = torch.Generator().manual_seed(seed)
+        a = torch.randn(i, j, generator=generator, dtype=torch.float64)
+        b = torch.randn(j, k, generator=generator, dtype=torch.float64)
+        torch.testing.assert_close(_products(a, b), a @ b, rtol=1e-12, atol=1e-12)
+
+    def test_off_the_cpu_no_matrix_product_is_called(self):
+        # On a GPU a matrix product in a start's thread costs a cuBLAS handle and workspace
+        # per thread; the meta device stands for the GPU (same route, no arithmetic).
+        called = []
+
+        class Record(torch.overrides.TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                called.append(getattr(func, "__name__", str(func)))
+                return func(*args, **(kwargs or {}))
+
+        for a_shape, b_shape in MATMUL_SHAPES:
+            a, b = torch.empty(a_shape, device="meta"), torch.empty(b_shape, device="meta")
+            expected = (torch.empty(a_shape) @ torch.empty(b_shape)).shape
+            with Record():
+                product = matmul(a, b)
+            assert product.shape == expected
+        assert called
+        assert not {"matmul", "__matmul__", "mm", "bmm", "mv", "dot"} & set(called)
+        with Record():
+            matmul(torch.ones(3), torch.ones(3))  # on the CPU: the product itself
+        assert {"matmul", "__matmul__"} & set(called)
+
+    def test_numpy_arrays_pass_through(self):
+        a, b = np.arange(6.0).reshape(2, 3), np.arange(3.0)
+        np.testing.assert_array_equal(matmul(a, b), a @ b)

@@ -384,6 +384,7 @@ def test_bad_settings_name_the_field(model, field, value):
         model(**{field: value})
 
 
+@pytest.mark.cuda
 def test_device_and_dtype_follow_x(cuda):
     x = torch.linspace(-1.0, 1.0, 4, dtype=F64, device=cuda)
     estimate = central(make_evaluate(smooth)[0], x, CentralSettings())

@@ -285,6 +285,23 @@ def test_cuda_starts_share_calls_on_the_device(cuda):
     assert res.ncalls == max(single.ncalls for single in alone)  # no chunks on a GPU
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize(("method", "jac"), [("lbfgs", "central"), ("adam", "richardson")])
+def test_a_thousand_cuda_starts_run_together(cuda, method, jac):
+    # A start is a thread; a thread calling cuBLAS gets a handle and workspace of its
+    # own, and 1024 of them ran an 80 GiB H100 out of memory (CUBLAS_STATUS_ALLOC_FAILED).
+    generator = torch.Generator().manual_seed(0)
+    x0 = (torch.randn(1024, 2, generator=generator, dtype=torch.float64) + 1).to(cuda)
+    options = {**VECTORIZED, "maxiter": 3}
+    res = fdopt.minimize(Wells(), x0, method=method, jac=jac, options=options)
+    on_cpu = fdopt.minimize(Wells(), x0.cpu(), method=method, jac=jac, options=options)
+    assert len(res.starts) == 1024
+    assert res.x.device.type == "cuda"
+    for start, cpu_start in zip(res.starts, on_cpu.starts, strict=True):
+        assert start.nit == cpu_start.nit
+        torch.testing.assert_close(start.x.cpu(), cpu_start.x, rtol=1e-6, atol=1e-9)
+
+
 # -- failures -------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python examples/benchmarks/blackbox_gradient.py [--quick] [--repeat N]
+    python examples/benchmarks/blackbox_gradient.py [--quick] [--repeat N] [--device cpu|cuda]
 
 In one process, for the extended Rosenbrock function at a seeded random point in
 [-2, 2]^n, n = 10, 100, 1000, 10000 (``--quick``: 10, 100), it times one gradient by
@@ -27,6 +27,10 @@ samples, each looping the call for at least ``SAMPLE_S`` after a warm-up call; t
 calls of a table row are sampled in turn, round by round (:class:`Timer`). A call
 predicted to take over ``BUDGET_S`` (from its time at the last size, scaled linearly in n:
 a lower bound) or with a stencil over ``MEMORY_CAP`` is skipped at that size.
+
+With ``--device cuda`` it times only the vectorized torch function on the GPU (fdopt
+central and forward with the default batch size, which on a GPU is the whole stencil in
+one call, against the same limits), synchronizing the device after every call.
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ SPREAD_PAIRS = (
     ("richardson", "numdifftools"),
 )
 Call = Callable[[], Any]
+TORCH_DEVICES = {"torch": "cpu", "cuda": "cuda"}  # backend -> where its tensors live
 Cell = float | str  # milliseconds, or why there is no time
 
 LEGEND = """\
@@ -197,17 +202,19 @@ def central_limit(fun: Callable[[Any], Any], x: Any, chunk: int) -> Call:
     The stencil's rows (``x + h_i e_i``, then ``x - h_i e_i``) are written into one reused
     ``(chunk, n)`` buffer; ``chunk = 2n`` is the whole stencil in one call.
     """
-    n, lib = x.shape[0], torch if isinstance(x, torch.Tensor) else np
+    n = x.shape[0]
+    lib, on = (torch, {"device": x.device}) if isinstance(x, torch.Tensor) else (np, {})
 
     def call() -> Any:
         h = CENTRAL_STEP * abs(x).clip(min=1.0)
-        cols, steps = lib.tile(lib.arange(n), (2,)), lib.concatenate([h, -h])
-        buffer, values = lib.empty((chunk, n), dtype=x.dtype), lib.empty(2 * n, dtype=x.dtype)
+        cols, steps = lib.tile(lib.arange(n, **on), (2,)), lib.concatenate([h, -h])
+        buffer = lib.empty((chunk, n), dtype=x.dtype, **on)
+        values = lib.empty(2 * n, dtype=x.dtype, **on)
         for start in range(0, 2 * n, chunk):
             stop = min(start + chunk, 2 * n)
             block = buffer[: stop - start]
             block[:] = x
-            block[lib.arange(stop - start), cols[start:stop]] += steps[start:stop]
+            block[lib.arange(stop - start, **on), cols[start:stop]] += steps[start:stop]
             values[start:stop] = fun(block)
         return (values[:n] - values[n:]) / (2 * h)
 
@@ -221,6 +228,19 @@ def bare_loop(x: np.ndarray) -> Call:
     stencil[np.arange(2 * n), np.tile(np.arange(n), 2)] += np.concatenate([h, -h])
     points = list(stencil)  # views of its rows
     return lambda: [rosen(point) for point in points]
+
+
+def synchronized(call: Call | str) -> Call | str:
+    """Return ``call`` followed by a CUDA synchronization (a reason to skip is kept)."""
+    if isinstance(call, str):
+        return call
+
+    def run() -> Any:
+        value = call()
+        torch.cuda.synchronize()
+        return value
+
+    return run
 
 
 def fits(n: int, copies: int) -> bool:
@@ -280,9 +300,9 @@ class Timer:
 
 
 def vectorized(timer: Timer, x: np.ndarray, backend: str) -> dict[str, Cell]:
-    """Time the vectorized methods and the limits at ``x`` on ``backend`` (numpy, torch)."""
+    """Time the vectorized methods and the limits at ``x`` on ``backend`` (numpy, torch, cuda)."""
     n = x.size
-    point = torch.from_numpy(x) if backend == "torch" else x
+    point = x if backend == "numpy" else torch.from_numpy(x).to(TORCH_DEVICES[backend])
     calls: dict[str, Call | str] = {
         f"fdopt {m}": partial(grad, rosen, point, method=m, vectorized=True)
         for m in ("central", "forward")
@@ -293,6 +313,8 @@ def vectorized(timer: Timer, x: np.ndarray, backend: str) -> dict[str, Cell]:
     calls["one batch"] = central_limit(rosen, point, 2 * n) if fits(n, 4) else "skipped (memory)"
     chunks = sorted({min(2 * n, max(1, size // (8 * n))) for size in CHUNK_BYTES})
     calls.update({f"chunked {c}": central_limit(rosen, point, c) for c in chunks})
+    if backend == "cuda":  # time the work, not its launch
+        calls = {name: synchronized(call) for name, call in calls.items()}
     cells = timer.row(n, {f"{backend} {name}": call for name, call in calls.items()})
     row = {name: cells[f"{backend} {name}"] for name in calls if not name.startswith("chunked")}
     times = {c: cells[f"{backend} chunked {c}"] for c in chunks}
@@ -483,14 +505,16 @@ def spread_table(quick: bool, missed: list[str]) -> None:
 
 
 def machine() -> str:
-    """Describe the CPU, cores, torch threads and load average."""
+    """Describe the CPU, cores, torch threads, CUDA device and load average."""
     cpu = platform.processor() or "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return (
         f"cpu: {cpu}; cores: {os.cpu_count()}; torch threads: {torch.get_num_threads()}; "
+        f"CUDA device: {gpu}; "
         f"load average (1, 5, 15 min): {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
     )
 
@@ -500,9 +524,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="n = 10, 100 and 2 repeats")
     parser.add_argument("--repeat", type=int, help="timed samples per call (the fastest is kept)")
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="cuda: the GPU table alone"
+    )
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
         parser.error(f"--repeat must be at least 1; got {args.repeat}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
     start = time.perf_counter()
     repeat = args.repeat or (QUICK_REPEAT if args.quick else FULL_REPEAT)
     timer = Timer(repeat, SAMPLE_S[args.quick])
@@ -519,19 +548,31 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     points = {n: np.random.default_rng(0).uniform(-2.0, 2.0, n) for n in sizes}
-    results: Results = {"numpy": {}, "torch": {}, "plain": {}}
+    missed: list[str] = []
+    if args.device == "cuda":
+        results: Results = {"cuda": {}}
+        for n, x in points.items():
+            print(f"measuring n = {n} ...", file=sys.stderr, flush=True)
+            results["cuda"][n] = vectorized(timer, x, "cuda")
+        vectorized_table(results, "cuda", missed)
+        return finish(missed, start)
+    results = {"numpy": {}, "torch": {}, "plain": {}}
     for n, x in points.items():
         print(f"measuring n = {n} ...", file=sys.stderr, flush=True)
         results["plain"][n] = plain(timer, x)
         for backend in ("numpy", "torch"):
             results[backend][n] = vectorized(timer, x, backend)
-    missed: list[str] = []
     vectorized_table(results, "numpy", missed)
     vectorized_table(results, "torch", missed)
     plain_table(results, missed)
     richardson_table(results, timer, points, missed)
     accuracy_table(points, missed)
     spread_table(args.quick, missed)
+    return finish(missed, start)
+
+
+def finish(missed: list[str], start: float) -> int:
+    """Print the targets missed, the load and the time since ``start``; return 0."""
     print("\nTargets missed:" if missed else "\nTargets missed: none.")
     print("\n".join(f"- {line}" for line in missed))
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdopt._tensor import Array
+from fdopt._tensor import Array, matmul
 from fdopt.estimators._base import (
     Bounds,
     Estimate,
@@ -459,8 +459,8 @@ def _best_extrapolant(
     combine = _tables(rows, levels, ratio, one_sided, flat)[0]
     # Errors are real, even for a complex function's values.
     _, round_off, extra = _tables(rows, levels, ratio, one_sided, flat_rounding)
-    mixed = (combine @ flat).reshape(4, extra.shape[0], -1)
-    rounded = round_off @ flat_rounding
+    mixed = matmul(combine, flat).reshape(4, extra.shape[0], -1)
+    rounded = matmul(round_off, flat_rounding)
     spread = abs(mixed[1:])
     error = (spread.max(0) if isinstance(spread, np.ndarray) else spread.amax(0)) + extra[:, None]
     error += rounded

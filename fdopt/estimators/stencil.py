@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from fdopt._tensor import Array, in_precision
+from fdopt._tensor import Array, in_precision, matmul
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import (
     ARRAY_BLOCK_ELEMENTS,
@@ -306,7 +306,8 @@ def _differences(
     if not isinstance(sides, np.ndarray) and sides.is_complex():  # a complex function
         weights = weights.to(sides.dtype)  # torch multiplies matrices of one dtype only
     # sum_j w_ij f_ijk, over (i, k); one row of weights for every coordinate costs less
-    sums = (weights @ sides if weights.ndim == 1 else (weights[:, None, :] @ sides)[:, 0, :]).T
+    one_row = weights.ndim == 1
+    sums = (matmul(weights, sides) if one_row else matmul(weights[:, None, :], sides)[:, 0]).T
     curvature = None
     if f0 is not None:
         sums = sums + f0[:, None] * center

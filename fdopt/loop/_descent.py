@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from fdopt._tensor import all_finite
+from fdopt._tensor import all_finite, matmul
 from fdopt.loop._noise import (
     curvature_steps,
     noise_aware_steps,
@@ -477,7 +477,7 @@ def descend(
             problem.sync(run)
             if not math.isfinite(f_new):
                 nonfinite = f"f = {f_new} at every step tried from the last iterate"
-            elif not adaptive or f_new <= f + c1 * float(it.g @ step) + it.allowance():
+            elif not adaptive or f_new <= f + c1 * float(matmul(it.g, step)) + it.allowance():
                 g_new = problem.gradient(x_new, f_new)
                 diagonal = _inverse_curvature(problem, it)
                 run.njev += 1

@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import torch
 
+from fdopt._tensor import matmul
 from fdopt.optimizers._base import Rule
 from fdopt.settings import (
     AdagradSettings,
@@ -254,7 +255,7 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
         if not bool(state.started):
             return state
         s, y = x - state.last_x, g - state.last_g
-        if not float(s @ y) > 1e-10 * float(s.norm() * y.norm()):
+        if not float(matmul(s, y)) > 1e-10 * float(s.norm() * y.norm()):
             return state  # curvature not safely positive: skip the pair
         pairs = min(int(state.pairs) + 1, memory)
         s_rows = torch.cat([state.s[1:], s[None]])
@@ -272,15 +273,15 @@ def lbfgs(settings: LbfgsSettings) -> Rule:
         q = g.clone()
         alphas = []
         for i in range(pairs - 1, -1, -1):
-            alpha = rho[i] * (s[i] @ q)
+            alpha = rho[i] * matmul(s[i], q)
             q = q - alpha * y[i]
             alphas.append(alpha)
         if diagonal is None:
-            r = q * ((s[-1] @ y[-1]) / (y[-1] @ y[-1]))
+            r = q * (matmul(s[-1], y[-1]) / matmul(y[-1], y[-1]))
         else:
-            r = diagonal * q * ((s[-1] @ y[-1]) / (y[-1] @ (diagonal * y[-1])))
+            r = diagonal * q * (matmul(s[-1], y[-1]) / matmul(y[-1], diagonal * y[-1]))
         for i, alpha in zip(range(pairs), reversed(alphas), strict=True):
-            beta = rho[i] * (y[i] @ r)
+            beta = rho[i] * matmul(y[i], r)
             r = r + s[i] * (alpha - beta)
         return -r
 
