@@ -2,7 +2,8 @@
 # The CUDA checks, in one run on a machine with a CUDA GPU: the tests that need a GPU,
 # the whole suite with a GPU present, and the GPU rows of the benchmarks.
 #
-# Usage: bash examples/benchmarks/cuda_check.sh [OUTDIR]
+# Usage: [WHAT="tests grid blackbox multistart profile suite"] \
+#            bash examples/benchmarks/cuda_check.sh [OUTDIR]
 #
 # Wheels of packages missing on that machine may lie in .whl/ (installed to /tmp/site).
 # Each log is written to OUTDIR (default: cuda-logs/); the last lines printed are the
@@ -28,15 +29,23 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $out/NAM
     timeout "$limit" "$@" > "$out/$name.log" 2>&1
     echo "== $name: exit $? in $((SECONDS - begin)) s"
 }
-step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -m cuda -rfEs tests
-tail -n 25 "$out/cuda_tests.log"
-step grid 120 python3 examples/benchmarks/grid_gradient.py --device cuda --repeat 9
-step blackbox 90 python3 examples/benchmarks/blackbox_gradient.py --device cuda
-step multistart 90 python3 examples/benchmarks/multistart.py --latency 0
-step suite 150 python3 -m pytest -q -p no:cacheprovider --maxfail=30 tests \
-    --ignore=tests/test_benchmarks_smoke.py
-tail -n 30 "$out/suite.log"
-for name in grid blackbox multistart; do
+what=${WHAT:-tests grid blackbox multistart suite}  # the steps to run
+has() { [[ " $what " == *" $1 "* ]]; }
+if has tests; then
+    step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -m cuda -rfEs tests
+    tail -n 25 "$out/cuda_tests.log"
+fi
+has grid && step grid 120 python3 examples/benchmarks/grid_gradient.py --device cuda --repeat 9
+has blackbox && step blackbox 90 python3 examples/benchmarks/blackbox_gradient.py --device cuda
+has multistart && step multistart 90 python3 examples/benchmarks/multistart.py --latency 0
+has profile && step profile 60 python3 examples/benchmarks/cuda_profile.py
+if has suite; then
+    step suite 150 python3 -m pytest -q -p no:cacheprovider --maxfail=30 tests \
+        --ignore=tests/test_benchmarks_smoke.py
+    tail -n 30 "$out/suite.log"
+fi
+for name in profile grid blackbox multistart; do
+    [[ -f "$out/$name.log" ]] || continue
     echo "===== $name"
     tail -n 60 "$out/$name.log"
 done
