@@ -24,7 +24,7 @@ import torch
 from fdopt._tensor import as_tensor, float_dtype, is_inexact, on_cpu, real_dtype
 from fdopt._validate import check_int
 from fdopt.errors import ArgumentTypeError, ArgumentValueError
-from fdopt.stencils import central_offsets, nonuniform_weight_columns, weights
+from fdopt.stencils import central_offsets, float_weights, nonuniform_weight_columns, weights
 
 __all__ = ["derivative", "gradient", "laplacian"]
 
@@ -209,7 +209,7 @@ def _out_dtype(values: torch.Tensor, axis: _Axis, *, numpy_rules: bool) -> torch
 def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]) -> None:
     """``out = sum(c * s)``, written into ``out`` with no temporary of its size.
 
-    When autograd must see the computation (a source requires grad), the sum is formed
+    When autograd must see the computation (a source or weight requires grad), the sum is formed
     out of place and copied into ``out``, which autograd records.
     """
     terms = [
@@ -217,7 +217,9 @@ def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]
         for s, c in zip(sources, coefs, strict=True)
         if not (isinstance(c, float) and c == 0.0)
     ]
-    if torch.is_grad_enabled() and any(s.requires_grad for s, _ in terms):
+    if torch.is_grad_enabled() and any(
+        s.requires_grad or (isinstance(c, torch.Tensor) and c.requires_grad) for s, c in terms
+    ):
         out.copy_(sum(s * c for s, c in terms))  # type: ignore[arg-type]
         return
     (first, c0), rest = terms[0], terms[1:]
@@ -233,6 +235,10 @@ def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]
         torch.sub(last, first, out=out)
         out.mul_(c_last)
         rest = rest[:-1]
+    elif isinstance(c0, float) and first.dtype != out.dtype:
+        # A float times integers is formed in the default dtype, which may be narrower
+        # than the result's: convert first.
+        out.copy_(first).mul_(c0)
     else:
         torch.mul(first, c0, out=out)
     for source, coef in rest:
@@ -245,10 +251,18 @@ def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]
 def _edge_weights(
     axis: _Axis, deriv: int, start: int, local: range, points: int, dtype: torch.dtype
 ) -> list[list[Weight]]:
-    """Weights of the boundary stencils on nodes ``start .. start+points-1``."""
+    """Weights of the boundary stencils on nodes ``start .. start+points-1``.
+
+    Floats, for a uniform axis and for coordinates autograd need not follow: those few
+    coordinates are read to the host once (on a GPU, the weights as tensors took some
+    fifty launches of one-element kernels per edge).
+    """
     if axis.coords is None:
         scale = axis.step**-deriv
         return [[w * scale for w in weights(deriv, [j - i for j in range(points)])] for i in local]
+    if not (torch.is_grad_enabled() and axis.coords.requires_grad):
+        nodes = axis.coords[start : start + points].tolist()
+        return [list(float_weights(deriv, [x - nodes[i] for x in nodes])) for i in local]
     x = axis.coords[start : start + points].to(torch.float64)
     rows = x[list(local)]
     columns = [

@@ -27,6 +27,7 @@ from fdopt.errors import ArgumentTypeError, ArgumentValueError
 
 __all__ = [
     "central_offsets",
+    "float_weights",
     "interior_points",
     "nonuniform_weight_columns",
     "nonuniform_weights",
@@ -156,6 +157,22 @@ def weights(deriv: int, offsets: Sequence[float]) -> tuple[float, ...]:
     (1.0, -2.0, 1.0)
     """
     return _exact_weights(deriv, _check_offsets(deriv, offsets))
+
+
+def float_weights(deriv: int, offsets: Sequence[float]) -> list[float]:
+    """Fornberg weights in float64 arithmetic, for offsets known only at run time.
+
+    :func:`weights` computes exactly, rounds once and caches, for offsets that recur;
+    offsets read from data (a grid's coordinates near its edges) change from call to
+    call. This is the arithmetic :func:`nonuniform_weight_columns` does on tensors, on
+    Python floats, without checks: ``offsets`` must be distinct and more than ``deriv``.
+
+    Examples
+    --------
+    >>> float_weights(1, [-1.0, 0.0, 2.0])
+    [-0.6666666666666666, 0.5, 0.16666666666666666]
+    """
+    return [float(w) for w in _fornberg([float(x) for x in offsets], deriv)]
 
 
 def nonuniform_weights(deriv: int, offsets: torch.Tensor) -> torch.Tensor:

@@ -135,7 +135,6 @@ def test_auto_step_beats_the_default_step_on_a_noisy_function(order, one_sided):
         assert nfev >= 9 + (order + 1) * 10
 
 
-
 def decays(X):
     """Rates near 0.01 and 0.02 over times up to 320 (as in Osborne's first fit) plus
     a gentle quadratic, with relative noise 1e-3."""
@@ -159,6 +158,7 @@ def test_auto_step_narrows_where_the_values_vary_far_too_much():
     error = (central(decays, x, steps) - exact).abs() / exact.abs().clamp(min=1.0)
     assert float(error.max()) < 0.05
     assert nfev < 9 + 3 * 3 * (2 + 4)  # ECnoise, then at most six tries of 3 points
+
 
 def test_auto_step_takes_a_known_noise_level_without_ecnoise():
     """Given the noise ECnoise found, auto_step skips ECnoise (its 8-odd evaluations)

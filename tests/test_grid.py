@@ -161,18 +161,18 @@ def grid_cases(draw, *, mixed=False):
     kinds = ["default", "scalar", "scalars", "coords"] + (["mixed"] if mixed else [])
     spacing_kind = draw(st.sampled_from(kinds))
     coord_dtypes = [
-        draw(st.sampled_from([torch.float64, torch.float32, torch.float16, torch.bfloat16,
-                              torch.int64]))
+        draw(
+            st.sampled_from(
+                [torch.float64, torch.float32, torch.float16, torch.bfloat16, torch.int64]
+            )
+        )
         for _ in dims
     ]
     decreasing = [draw(st.booleans()) for _ in dims]
     is_coords = [
-        spacing_kind == "coords" or (spacing_kind == "mixed" and draw(st.booleans()))
-        for _ in dims
+        spacing_kind == "coords" or (spacing_kind == "mixed" and draw(st.booleans())) for _ in dims
     ]
-    steps = [
-        draw(st.floats(0.2, 3.0)) * draw(st.sampled_from([1, -1])) for _ in dims
-    ]
+    steps = [draw(st.floats(0.2, 3.0)) * draw(st.sampled_from([1, -1])) for _ in dims]
     return {
         "edge_order": edge_order,
         "shape": tuple(shape),
@@ -196,8 +196,12 @@ def build_torch_spacing(case, gen):
         return case["steps"][0]
     entries = []
     for d, dtype, dec, is_coord, step in zip(
-        case["dims"], case["coord_dtypes"], case["decreasing"], case["is_coords"],
-        case["steps"], strict=True,
+        case["dims"],
+        case["coord_dtypes"],
+        case["decreasing"],
+        case["is_coords"],
+        case["steps"],
+        strict=True,
     ):
         if kind == "scalars" or (kind == "mixed" and not is_coord):
             entries.append(step)
@@ -233,8 +237,12 @@ def torch_reference(values, spacing, dim, edge_order):
         expected = tuple(
             torch.gradient(values.to(dt), spacing=[s], dim=d, edge_order=edge_order)[0]
             for dt, s, d in zip(
-                dtypes, spacing, dim if isinstance(dim, list) else
-                ([dim] if dim is not None else range(values.ndim)), strict=True,
+                dtypes,
+                spacing,
+                dim
+                if isinstance(dim, list)
+                else ([dim] if dim is not None else range(values.ndim)),
+                strict=True,
             )
         )
     else:
@@ -245,8 +253,10 @@ def torch_reference(values, spacing, dim, edge_order):
 def check_against_torch(values, spacing, dim, edge_order, dims):
     """Compare fdopt.gradient with torch.gradient for one call."""
     before = values.clone()
-    coords_before = [s.clone() if isinstance(s, torch.Tensor) else s for s in
-                     (spacing if isinstance(spacing, list) else [])]
+    coords_before = [
+        s.clone() if isinstance(s, torch.Tensor) else s
+        for s in (spacing if isinstance(spacing, list) else [])
+    ]
     got = fdopt.gradient(values, **_kwargs(spacing, dim, edge_order))
     assert torch.equal(values, before)
     for s, b in zip(spacing if isinstance(spacing, list) else [], coords_before, strict=True):
@@ -255,8 +265,9 @@ def check_against_torch(values, spacing, dim, edge_order, dims):
     expected, torch_dtypes = torch_reference(values, spacing, dim, edge_order)
     assert isinstance(got, tuple)
     assert len(got) == len(expected) == len(dims)
-    entries = (spacing if isinstance(spacing, list)
-               else [1.0 if spacing is None else spacing] * len(dims))
+    entries = (
+        spacing if isinstance(spacing, list) else [1.0 if spacing is None else spacing] * len(dims)
+    )
     for i, (g, e, tdt, entry) in enumerate(zip(got, expected, torch_dtypes, entries, strict=True)):
         what = f"output {i} (dim {dims[i]}, values {values.dtype}, shape {tuple(values.shape)})"
         assert isinstance(g, torch.Tensor), what
@@ -291,8 +302,9 @@ class TestTorchParity:
         values = random_values(gen, case["shape"], dtype)
         spacing = build_torch_spacing(case, gen)
         assume(isinstance(spacing, list))
-        got = fdopt.gradient(values, spacing=spacing, dim=case["dim_arg"],
-                             edge_order=case["edge_order"])
+        got = fdopt.gradient(
+            values, spacing=spacing, dim=case["dim_arg"], edge_order=case["edge_order"]
+        )
         assert len(got) == len(case["dims"])
         for g, d, entry in zip(got, case["dims"], spacing, strict=True):
             (e,) = torch.gradient(values, spacing=[entry], dim=d, edge_order=case["edge_order"])
@@ -345,11 +357,25 @@ class TestTorchParity:
             torch.set_default_dtype(old)
         assert got.dtype == expected.dtype == torch.float64
 
-    @pytest.mark.parametrize("values_dtype", [torch.int8, torch.int32, torch.int64, *FLOAT_DTYPES,
-                                              *COMPLEX_DTYPES], ids=str)
-    @pytest.mark.parametrize("coords_dtype", [torch.float16, torch.bfloat16, torch.float32,
-                                              torch.float64, torch.int8, torch.uint8,
-                                              torch.int32, torch.int64], ids=str)
+    @pytest.mark.parametrize(
+        "values_dtype",
+        [torch.int8, torch.int32, torch.int64, *FLOAT_DTYPES, *COMPLEX_DTYPES],
+        ids=str,
+    )
+    @pytest.mark.parametrize(
+        "coords_dtype",
+        [
+            torch.float16,
+            torch.bfloat16,
+            torch.float32,
+            torch.float64,
+            torch.int8,
+            torch.uint8,
+            torch.int32,
+            torch.int64,
+        ],
+        ids=str,
+    )
     def test_dtype_promotion_with_coordinates(self, values_dtype, coords_dtype):
         values = torch.tensor([0, 3, 6, 9, 12]).to(values_dtype)
         coords = torch.tensor([0, 1, 3, 4, 7]).to(coords_dtype)
@@ -373,7 +399,8 @@ class TestTorchParity:
             (expected,) = torch.gradient(values, spacing=[x], edge_order=edge_order)
             torch.testing.assert_close(got, expected, rtol=1e-13, atol=1e-13)
             np.testing.assert_allclose(
-                got.numpy(), np.gradient(values.numpy(), x.numpy(), edge_order=edge_order),
+                got.numpy(),
+                np.gradient(values.numpy(), x.numpy(), edge_order=edge_order),
                 rtol=1e-13,
             )
 
@@ -421,13 +448,54 @@ class TestTorchParity:
         (expected,) = torch.gradient(values.detach())
         torch.testing.assert_close(got.detach(), expected)
 
+    @pytest.mark.parametrize("edge_order", [1, 2])
+    @pytest.mark.parametrize("shape", [(6,), (6, 3)])
+    def test_autograd_follows_coordinates(self, edge_order, shape):
+        # The edge weights of a coordinate grid are read to the host unless autograd must
+        # follow the coordinates: then their gradient matches torch.gradient's.
+        generator = torch.Generator().manual_seed(1)
+        values = torch.randn(shape, dtype=torch.float64, generator=generator)
+        steps = torch.rand(6, dtype=torch.float64, generator=generator) + 0.5
+        grads = []
+        for gradient in (fdopt.gradient, torch.gradient):
+            coords = torch.cumsum(steps, 0).requires_grad_()
+            (out,) = gradient(values, spacing=[coords], dim=0, edge_order=edge_order)
+            (out * torch.arange(out.numel()).reshape(shape)).sum().backward()
+            grads.append((out.detach(), coords.grad))
+        (ours, our_grad), (theirs, their_grad) = grads
+        torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(our_grad, their_grad, rtol=1e-10, atol=1e-12)
+        assert our_grad[0] != 0  # the edges' weights are followed too
+        assert our_grad[-1] != 0
+
+    @pytest.mark.parametrize("dtype", [torch.int8, torch.int64])
+    def test_integer_values_on_float64_coordinates_stay_in_float64(self, dtype):
+        # A float weight times integers is formed in the default dtype (float32) unless
+        # the integers are converted first; the result's dtype is float64 here.
+        values = torch.tensor([[-84, 17], [3, 100], [55, -9]], dtype=dtype)
+        coords = torch.tensor([0.0, 0.37, 1.91], dtype=torch.float64)
+        for edge_order in (1, 2):
+            (ours,) = fdopt.gradient(values, spacing=[coords], dim=0, edge_order=edge_order)
+            (theirs,) = torch.gradient(values, spacing=[coords], dim=0, edge_order=edge_order)
+            assert ours.dtype == theirs.dtype == torch.float64
+            torch.testing.assert_close(ours, theirs, rtol=1e-13, atol=0)
+
 
 # --------------------------------------------------------------------------------------
 # parity with numpy.gradient
 
 
-NP_VALUE_DTYPES = [np.float64, np.float32, np.float16, np.complex128, np.complex64, np.int64,
-                   np.int32, np.int8, np.uint8]
+NP_VALUE_DTYPES = [
+    np.float64,
+    np.float32,
+    np.float16,
+    np.complex128,
+    np.complex64,
+    np.int64,
+    np.int32,
+    np.int8,
+    np.uint8,
+]
 NP_COORD_DTYPES = [np.float64, np.float32, np.int64, np.int32, np.uint8, np.uint16]
 
 
@@ -438,9 +506,7 @@ def numpy_coords(rng, n, dtype, *, decreasing):
     elif dtype == np.uint8:  # up to 10 + 11 * 20 = 230: no overflow, wide steps
         x = rng.integers(0, 11) + np.concatenate([[0], np.cumsum(rng.integers(1, 21, n - 1))])
     elif dtype == np.uint16:  # large values: differences must not wrap
-        x = rng.integers(0, 100) + np.concatenate(
-            [[0], np.cumsum(rng.integers(1, 5000, n - 1))]
-        )
+        x = rng.integers(0, 100) + np.concatenate([[0], np.cumsum(rng.integers(1, 5000, n - 1))])
     else:
         x = rng.integers(-5, 6) + np.concatenate([[0], np.cumsum(rng.integers(1, 6, n - 1))])
     x = x.astype(dtype)
@@ -462,8 +528,9 @@ def numpy_values(rng, shape, dtype):
 def numpy_cases(draw):
     case = draw(grid_cases(mixed=True))
     case["coord_dtypes"] = [draw(st.sampled_from(NP_COORD_DTYPES)) for _ in case["dims"]]
-    case["scalar_types"] = [draw(st.sampled_from([float, np.float64, np.float32, int]))
-                            for _ in case["dims"]]
+    case["scalar_types"] = [
+        draw(st.sampled_from([float, np.float64, np.float32, int])) for _ in case["dims"]
+    ]
     return case
 
 
@@ -475,8 +542,13 @@ def build_numpy_spacing(case, rng):
         return case["steps"][0]
     entries = []
     for d, dtype, dec, is_coord, step, kind_of in zip(
-        case["dims"], case["coord_dtypes"], case["decreasing"], case["is_coords"],
-        case["steps"], case["scalar_types"], strict=True,
+        case["dims"],
+        case["coord_dtypes"],
+        case["decreasing"],
+        case["is_coords"],
+        case["steps"],
+        case["scalar_types"],
+        strict=True,
     ):
         if kind == "scalars" or (kind == "mixed" and not is_coord):
             entries.append(kind_of(step) if kind_of is not int else int(math.copysign(2, step)))
@@ -502,8 +574,9 @@ def check_against_numpy(values, spacing, dim, edge_order, dims, *, original=None
     expected = numpy_reference(np.asarray(values), spacing, dim, edge_order)
     assert isinstance(got, tuple)
     assert len(got) == len(expected) == len(dims)
-    entries = (spacing if isinstance(spacing, list)
-               else [1.0 if spacing is None else spacing] * len(dims))
+    entries = (
+        spacing if isinstance(spacing, list) else [1.0 if spacing is None else spacing] * len(dims)
+    )
     arr = np.asarray(values)
     for i, (g, e, entry) in enumerate(zip(got, expected, entries, strict=True)):
         what = f"output {i} (dim {dims[i]}, values {arr.dtype}, shape {arr.shape})"
@@ -530,8 +603,11 @@ class TestNumpyParity:
         spacing = build_numpy_spacing(case, rng)
         check_against_numpy(values, spacing, case["dim_arg"], case["edge_order"], case["dims"])
 
-    @given(numpy_cases(), st.sampled_from([np.float64, np.int64]),
-           st.sampled_from(["readonly", "transposed", "reversed", "strided"]))
+    @given(
+        numpy_cases(),
+        st.sampled_from([np.float64, np.int64]),
+        st.sampled_from(["readonly", "transposed", "reversed", "strided"]),
+    )
     def test_layouts(self, case, dtype, layout):
         rng = np.random.default_rng(case["seed"])
         shape = case["shape"]
@@ -573,8 +649,7 @@ class TestNumpyParity:
         np.testing.assert_allclose(got, [0.1, centre, 2 / 240], rtol=1e-14)
         # decreasing unsigned coordinates
         (got,) = fdopt.gradient(values, spacing=[x[::-1].copy()])
-        np.testing.assert_allclose(got, np.gradient(values, x[::-1].astype(np.float64)),
-                                   rtol=1e-14)
+        np.testing.assert_allclose(got, np.gradient(values, x[::-1].astype(np.float64)), rtol=1e-14)
 
     def test_uint8_coordinates_torch(self):
         values = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64)
@@ -585,11 +660,17 @@ class TestNumpyParity:
 
     @pytest.mark.parametrize(
         ("values_dtype", "coords_dtype", "out_dtype"),
-        [(np.float32, np.float64, np.float32), (np.float32, None, np.float32),
-         (np.float16, np.float64, np.float16), (np.float16, None, np.float16),
-         (np.int64, np.float32, np.float64), (np.int8, None, np.float64),
-         (np.uint8, np.uint8, np.float64), (np.complex64, np.float64, np.complex64),
-         (np.float64, np.float32, np.float64)],
+        [
+            (np.float32, np.float64, np.float32),
+            (np.float32, None, np.float32),
+            (np.float16, np.float64, np.float16),
+            (np.float16, None, np.float16),
+            (np.int64, np.float32, np.float64),
+            (np.int8, None, np.float64),
+            (np.uint8, np.uint8, np.float64),
+            (np.complex64, np.float64, np.complex64),
+            (np.float64, np.float32, np.float64),
+        ],
     )
     def test_dtypes(self, values_dtype, coords_dtype, out_dtype):
         values = np.array([1, 2, 4, 8, 16]).astype(values_dtype)
@@ -599,8 +680,11 @@ class TestNumpyParity:
         assert got.dtype == np.gradient(values, *spacing).dtype
         for func in (fdopt.derivative, fdopt.laplacian):
             entry = spacing[0]
-            out = func(values, spacing=entry) if func is fdopt.derivative else func(
-                values, spacing=[entry])
+            out = (
+                func(values, spacing=entry)
+                if func is fdopt.derivative
+                else func(values, spacing=[entry])
+            )
             assert isinstance(out, np.ndarray)
             assert out.dtype == out_dtype
 
@@ -673,14 +757,14 @@ FIRST_DERIVATIVE_CASES = [
 
 class TestConvergence:
     @pytest.mark.parametrize("uniform", [True, False], ids=["uniform", "nonuniform"])
-    @pytest.mark.parametrize(("accuracy", "edge_order", "order", "intervals"),
-                             FIRST_DERIVATIVE_CASES)
+    @pytest.mark.parametrize(
+        ("accuracy", "edge_order", "order", "intervals"), FIRST_DERIVATIVE_CASES
+    )
     def test_gradient_order(self, accuracy, edge_order, order, intervals, uniform):
         def error(n):
             x = make_grid(n, uniform=uniform, start=1.0)
             spacing = (x[1] - x[0]).item() if uniform else [x]
-            (g,) = fdopt.gradient(f(x), spacing=spacing, accuracy=accuracy,
-                                  edge_order=edge_order)
+            (g,) = fdopt.gradient(f(x), spacing=spacing, accuracy=accuracy, edge_order=edge_order)
             return (g - df(x)).abs().max().item()
 
         p, e1, e2 = observed_order(error, intervals)
@@ -698,14 +782,14 @@ class TestConvergence:
         assert abs(p - 2) < 0.6, f"observed order {p:.2f} (errors {e1:.3g}, {e2:.3g})"
 
     @pytest.mark.parametrize("uniform", [True, False], ids=["uniform", "nonuniform"])
-    @pytest.mark.parametrize(("accuracy", "edge_order", "order"),
-                             [(2, 1, 1), (2, 2, 2), (4, 1, 4), (6, 1, 6)])
+    @pytest.mark.parametrize(
+        ("accuracy", "edge_order", "order"), [(2, 1, 1), (2, 2, 2), (4, 1, 4), (6, 1, 6)]
+    )
     def test_second_derivative_order(self, accuracy, edge_order, order, uniform):
         def error(n):
             x = make_grid(n, uniform=uniform, start=0.7)
             spacing = (x[1] - x[0]).item() if uniform else x
-            g = fdopt.derivative(f(x), 2, spacing=spacing, accuracy=accuracy,
-                                 edge_order=edge_order)
+            g = fdopt.derivative(f(x), 2, spacing=spacing, accuracy=accuracy, edge_order=edge_order)
             return (g - d2f(x)).abs().max().item()
 
         p, e1, e2 = observed_order(error, 32)
@@ -763,8 +847,13 @@ def polynomial_cases(draw):
     points = deriv + (edge_order if accuracy == 2 else accuracy)
     n = draw(st.integers(points, points + 12))
     ratios = draw(st.lists(st.floats(0.5, 1.5), min_size=n - 1, max_size=n - 1))
-    coefs = draw(st.lists(st.integers(-1000, 1000).map(lambda c: c / 1000),
-                          min_size=degree + 1, max_size=degree + 1))
+    coefs = draw(
+        st.lists(
+            st.integers(-1000, 1000).map(lambda c: c / 1000),
+            min_size=degree + 1,
+            max_size=degree + 1,
+        )
+    )
     return {
         "accuracy": accuracy,
         "deriv": deriv,
@@ -798,8 +887,9 @@ class TestPolynomialExactness:
         )
         kwargs = {"accuracy": case["accuracy"], "edge_order": case["edge_order"]}
         if case["kind"] == "torch":
-            got = fdopt.derivative(torch.from_numpy(values), case["deriv"],
-                                   spacing=torch.from_numpy(x), **kwargs)
+            got = fdopt.derivative(
+                torch.from_numpy(values), case["deriv"], spacing=torch.from_numpy(x), **kwargs
+            )
             assert isinstance(got, torch.Tensor)
             got = got.numpy()
         else:
@@ -818,8 +908,9 @@ class TestPolynomialExactness:
         values = np.polynomial.polynomial.polyval(x, coefs)[:, None] * np.array([1.0, -2.0, 0.5])
         exact = np.polynomial.polynomial.polyval(x, np.polynomial.polynomial.polyder(coefs))
         exact = exact[:, None] * np.array([1.0, -2.0, 0.5])
-        (got,) = fdopt.gradient(values, spacing=[x], dim=0, accuracy=case["accuracy"],
-                                edge_order=case["edge_order"])
+        (got,) = fdopt.gradient(
+            values, spacing=[x], dim=0, accuracy=case["accuracy"], edge_order=case["edge_order"]
+        )
         h = np.abs(np.diff(x)).min()
         scale = np.abs(values).max() / h + np.abs(exact).max()
         np.testing.assert_allclose(got, exact, rtol=0, atol=1e-10 * scale)
@@ -948,11 +1039,14 @@ VALUE_ERRORS = [
     ("coords-repeated", V4, {"spacing": [torch.tensor([0.0, 1.0, 1.0, 2.0])]}, "spacing"),
     ("coords-repeated-int", V4, {"spacing": [torch.tensor([0, 1, 1, 2])]}, "spacing"),
     ("coords-not-monotonic", V4, {"spacing": [torch.tensor([0.0, 2.0, 1.0, 3.0])]}, "spacing"),
-    ("coords-not-monotonic-decreasing", V4, {"spacing": [torch.tensor([3.0, 2.0, 2.5, 1.0])]},
-     "spacing"),
+    (
+        "coords-not-monotonic-decreasing",
+        V4,
+        {"spacing": [torch.tensor([3.0, 2.0, 2.5, 1.0])]},
+        "spacing",
+    ),
     ("coords-nan", V4, {"spacing": [torch.tensor([0.0, 1.0, float("nan"), 3.0])]}, "spacing"),
-    ("coords-nan-first", V4, {"spacing": [torch.tensor([float("nan"), 1.0, 2.0, 3.0])]},
-     "spacing"),
+    ("coords-nan-first", V4, {"spacing": [torch.tensor([float("nan"), 1.0, 2.0, 3.0])]}, "spacing"),
     ("coords-inf", V4, {"spacing": [torch.tensor([0.0, 1.0, 2.0, float("inf")])]}, "spacing"),
     ("coords-neg-inf", V4, {"spacing": [np.array([-np.inf, 1.0, 2.0, 3.0])]}, "spacing"),
     ("coords-2d", V4, {"spacing": [torch.ones(2, 2)]}, "spacing"),
@@ -1021,8 +1115,12 @@ TYPE_ERRORS = [
     ("spacing-complex", V4, {"spacing": 1j}, "spacing"),
     ("spacing-complex-list", V4, {"spacing": [1 + 0j]}, "spacing"),
     ("spacing-object", V4, {"spacing": object()}, "spacing"),
-    ("coords-complex", V4, {"spacing": [torch.tensor([0, 1, 2, 3], dtype=torch.complex64)]},
-     "spacing"),
+    (
+        "coords-complex",
+        V4,
+        {"spacing": [torch.tensor([0, 1, 2, 3], dtype=torch.complex64)]},
+        "spacing",
+    ),
     ("coords-complex-numpy", V4, {"spacing": [np.arange(4) + 0j]}, "spacing"),
     ("coords-bool", V4, {"spacing": [torch.tensor([False, True, True, True])]}, "spacing"),
     ("coords-strings", V4, {"spacing": [["a", "b", "c", "d"]]}, "spacing"),
@@ -1048,34 +1146,52 @@ def _assert_raises(error, builtin, match, func, *args, **kwargs):
 
 
 class TestValidation:
-    @pytest.mark.parametrize(("values", "kwargs", "match"), [c[1:] for c in VALUE_ERRORS],
-                             ids=[c[0] for c in VALUE_ERRORS])
+    @pytest.mark.parametrize(
+        ("values", "kwargs", "match"),
+        [c[1:] for c in VALUE_ERRORS],
+        ids=[c[0] for c in VALUE_ERRORS],
+    )
     def test_value_errors(self, values, kwargs, match):
-        _assert_raises(fdopt.ArgumentValueError, ValueError, match, fdopt.gradient, values,
-                       **kwargs)
+        _assert_raises(
+            fdopt.ArgumentValueError, ValueError, match, fdopt.gradient, values, **kwargs
+        )
 
-    @pytest.mark.parametrize(("values", "kwargs", "match"), [c[1:] for c in TYPE_ERRORS],
-                             ids=[c[0] for c in TYPE_ERRORS])
+    @pytest.mark.parametrize(
+        ("values", "kwargs", "match"), [c[1:] for c in TYPE_ERRORS], ids=[c[0] for c in TYPE_ERRORS]
+    )
     def test_type_errors(self, values, kwargs, match):
-        _assert_raises(fdopt.ArgumentTypeError, TypeError, match, fdopt.gradient, values,
-                       **kwargs)
+        _assert_raises(fdopt.ArgumentTypeError, TypeError, match, fdopt.gradient, values, **kwargs)
 
     def test_torch_silently_accepts_short_coordinates(self):
         # The reason for the check: torch.gradient returns numbers here.
         torch.gradient(torch.tensor([1.0, 2, 4, 8]), spacing=[torch.tensor([0.0, 1, 2])])
-        _assert_raises(fdopt.ArgumentValueError, ValueError, "spacing", fdopt.gradient,
-                       torch.tensor([1.0, 2, 4, 8]), spacing=[torch.tensor([0.0, 1, 2])])
+        _assert_raises(
+            fdopt.ArgumentValueError,
+            ValueError,
+            "spacing",
+            fdopt.gradient,
+            torch.tensor([1.0, 2, 4, 8]),
+            spacing=[torch.tensor([0.0, 1, 2])],
+        )
 
     def test_message_names_the_offending_entry(self):
-        err = _assert_raises(fdopt.ArgumentValueError, ValueError, "spacing", fdopt.gradient,
-                             M33, spacing=[torch.arange(3.0), torch.tensor([0.0, 1.0, 1.0])])
+        err = _assert_raises(
+            fdopt.ArgumentValueError,
+            ValueError,
+            "spacing",
+            fdopt.gradient,
+            M33,
+            spacing=[torch.arange(3.0), torch.tensor([0.0, 1.0, 1.0])],
+        )
         assert "1" in str(err)
 
     def test_value_error_message_shows_value(self):
-        _assert_raises(fdopt.ArgumentValueError, ValueError, "edge_order.*3", fdopt.gradient,
-                       V4, edge_order=3)
-        _assert_raises(fdopt.ArgumentValueError, ValueError, "accuracy.*5", fdopt.gradient,
-                       V20, accuracy=5)
+        _assert_raises(
+            fdopt.ArgumentValueError, ValueError, "edge_order.*3", fdopt.gradient, V4, edge_order=3
+        )
+        _assert_raises(
+            fdopt.ArgumentValueError, ValueError, "accuracy.*5", fdopt.gradient, V20, accuracy=5
+        )
 
     @pytest.mark.parametrize("shape", [(1, 5), (0, 5), (1, 1, 5), (0, 1, 5)])
     def test_batch_dims_not_differentiated_are_fine(self, shape):
@@ -1098,26 +1214,38 @@ class TestValidation:
 
     @pytest.mark.parametrize(
         ("values", "order", "kwargs", "error", "match"),
-        [(V4, 0, {}, fdopt.ArgumentValueError, "order"),
-         (V4, -1, {}, fdopt.ArgumentValueError, "order"),
-         (V4, True, {}, fdopt.ArgumentTypeError, "order"),
-         (V4, 1.0, {}, fdopt.ArgumentTypeError, "order"),
-         (V4, "2", {}, fdopt.ArgumentTypeError, "order"),
-         (V4, 2, {"dim": [0]}, fdopt.ArgumentTypeError, "dim"),
-         (V4, 2, {"dim": 1}, fdopt.ArgumentValueError, "dim"),
-         (V4, 2, {"spacing": np.array([0.0, 1.0, 2.0])}, fdopt.ArgumentValueError, "spacing"),
-         (V4, 2, {"spacing": np.array([0.0, 1.0, 1.0, 2.0])}, fdopt.ArgumentValueError,
-          "spacing"),
-         (V4, 2, {"spacing": np.array([0.0, 1.0, 3.0, 2.0])}, fdopt.ArgumentValueError,
-          "spacing"),
-         (V4, 2, {"spacing": 0.0}, fdopt.ArgumentValueError, "spacing"),
-         (V4, 2, {"spacing": "1"}, fdopt.ArgumentTypeError, "spacing"),
-         (V4, 2, {"edge_order": 3}, fdopt.ArgumentValueError, "edge_order"),
-         (V4, 2, {"accuracy": 3}, fdopt.ArgumentValueError, "accuracy"),
-         (V4[:3], 3, {}, fdopt.ArgumentValueError, "values|dim"),
-         (V4[:3], 2, {"edge_order": 2}, fdopt.ArgumentValueError, "values|dim"),
-         (V4, 2, {"accuracy": 4}, fdopt.ArgumentValueError, "values|dim"),
-         (torch.tensor(1.0), 1, {}, fdopt.ArgumentValueError, "values")],
+        [
+            (V4, 0, {}, fdopt.ArgumentValueError, "order"),
+            (V4, -1, {}, fdopt.ArgumentValueError, "order"),
+            (V4, True, {}, fdopt.ArgumentTypeError, "order"),
+            (V4, 1.0, {}, fdopt.ArgumentTypeError, "order"),
+            (V4, "2", {}, fdopt.ArgumentTypeError, "order"),
+            (V4, 2, {"dim": [0]}, fdopt.ArgumentTypeError, "dim"),
+            (V4, 2, {"dim": 1}, fdopt.ArgumentValueError, "dim"),
+            (V4, 2, {"spacing": np.array([0.0, 1.0, 2.0])}, fdopt.ArgumentValueError, "spacing"),
+            (
+                V4,
+                2,
+                {"spacing": np.array([0.0, 1.0, 1.0, 2.0])},
+                fdopt.ArgumentValueError,
+                "spacing",
+            ),
+            (
+                V4,
+                2,
+                {"spacing": np.array([0.0, 1.0, 3.0, 2.0])},
+                fdopt.ArgumentValueError,
+                "spacing",
+            ),
+            (V4, 2, {"spacing": 0.0}, fdopt.ArgumentValueError, "spacing"),
+            (V4, 2, {"spacing": "1"}, fdopt.ArgumentTypeError, "spacing"),
+            (V4, 2, {"edge_order": 3}, fdopt.ArgumentValueError, "edge_order"),
+            (V4, 2, {"accuracy": 3}, fdopt.ArgumentValueError, "accuracy"),
+            (V4[:3], 3, {}, fdopt.ArgumentValueError, "values|dim"),
+            (V4[:3], 2, {"edge_order": 2}, fdopt.ArgumentValueError, "values|dim"),
+            (V4, 2, {"accuracy": 4}, fdopt.ArgumentValueError, "values|dim"),
+            (torch.tensor(1.0), 1, {}, fdopt.ArgumentValueError, "values"),
+        ],
     )
     def test_derivative_errors(self, values, order, kwargs, error, match):
         builtin = ValueError if error is fdopt.ArgumentValueError else TypeError
@@ -1125,12 +1253,14 @@ class TestValidation:
 
     @pytest.mark.parametrize(
         ("values", "kwargs", "error", "match"),
-        [(M33, {"dim": [0, 0]}, fdopt.ArgumentValueError, "dim"),
-         (M33, {"spacing": [1.0]}, fdopt.ArgumentValueError, "spacing"),
-         (torch.ones(2, 3), {}, fdopt.ArgumentValueError, "values|dim"),
-         (torch.ones(3, 3), {"edge_order": 2}, fdopt.ArgumentValueError, "values|dim"),
-         (M33, {"accuracy": "2"}, fdopt.ArgumentTypeError, "accuracy"),
-         (torch.tensor([True, False, True]), {}, fdopt.ArgumentTypeError, "values")],
+        [
+            (M33, {"dim": [0, 0]}, fdopt.ArgumentValueError, "dim"),
+            (M33, {"spacing": [1.0]}, fdopt.ArgumentValueError, "spacing"),
+            (torch.ones(2, 3), {}, fdopt.ArgumentValueError, "values|dim"),
+            (torch.ones(3, 3), {"edge_order": 2}, fdopt.ArgumentValueError, "values|dim"),
+            (M33, {"accuracy": "2"}, fdopt.ArgumentTypeError, "accuracy"),
+            (torch.tensor([True, False, True]), {}, fdopt.ArgumentTypeError, "values"),
+        ],
     )
     def test_laplacian_errors(self, values, kwargs, error, match):
         builtin = ValueError if error is fdopt.ArgumentValueError else TypeError
@@ -1138,8 +1268,14 @@ class TestValidation:
 
     def test_errors_raised_before_work_on_bad_later_dim(self):
         # A bad entry for the second dimension is caught even if the first is fine.
-        _assert_raises(fdopt.ArgumentValueError, ValueError, "spacing", fdopt.gradient,
-                       torch.ones(3, 4), spacing=[1.0, torch.tensor([0.0, 1.0, 3.0, 2.0])])
+        _assert_raises(
+            fdopt.ArgumentValueError,
+            ValueError,
+            "spacing",
+            fdopt.gradient,
+            torch.ones(3, 4),
+            spacing=[1.0, torch.tensor([0.0, 1.0, 3.0, 2.0])],
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -1178,8 +1314,7 @@ class TestInputsAndKinds:
 
     def test_output_does_not_alias_input(self):
         values = np.arange(5.0) ** 2
-        for out in (*fdopt.gradient(values), fdopt.derivative(values, 2),
-                    fdopt.laplacian(values)):
+        for out in (*fdopt.gradient(values), fdopt.derivative(values, 2), fdopt.laplacian(values)):
             assert not np.shares_memory(out, values)
         t = torch.arange(5.0) ** 2
         (g,) = fdopt.gradient(t)
@@ -1224,8 +1359,9 @@ class TestInputsAndKinds:
         values = (np.arange(6.0) ** 2).astype(">f8")
         x = np.array([0.0, 1.0, 3.0, 4.0, 7.0, 8.0], dtype=">f4")
         (got,) = fdopt.gradient(values, spacing=[x])
-        np.testing.assert_allclose(got, np.gradient(values.astype("<f8"), x.astype("<f8")),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            got, np.gradient(values.astype("<f8"), x.astype("<f8")), rtol=1e-12
+        )
 
     def test_non_contiguous_tensor(self):
         base = torch.randn(6, 10, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
@@ -1243,8 +1379,11 @@ class TestInputsAndKinds:
 
 @pytest.mark.cuda
 class TestCuda:
-    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16,
-                                       torch.complex64, torch.int32], ids=str)
+    @pytest.mark.parametrize(
+        "dtype",
+        [torch.float32, torch.float64, torch.float16, torch.complex64, torch.int32],
+        ids=str,
+    )
     @pytest.mark.parametrize("spacing_kind", ["default", "scalar", "coords"])
     @pytest.mark.parametrize("edge_order", [1, 2])
     def test_parity_with_torch_gradient(self, dtype, spacing_kind, edge_order):
@@ -1257,17 +1396,21 @@ class TestCuda:
         elif spacing_kind == "scalar":
             spacing = [0.5, -1.5]
         else:
-            spacing = [random_coords(gen, 5, torch.float64, decreasing=True).to(device),
-                       random_coords(gen, 7, torch.float32, decreasing=False).to(device)]
+            spacing = [
+                random_coords(gen, 5, torch.float64, decreasing=True).to(device),
+                random_coords(gen, 7, torch.float32, decreasing=False).to(device),
+            ]
         check_against_torch(values, spacing, dims, edge_order, dims)
 
     def test_outputs_on_device(self):
         device = torch.device("cuda")
         values = torch.randn(8, 9, device=device)
         x = torch.linspace(0, 1, 9, device=device) ** 2
-        for out in (*fdopt.gradient(values, spacing=[0.1, x], accuracy=4),
-                    fdopt.derivative(values, 2, spacing=x, accuracy=4),
-                    fdopt.laplacian(values, spacing=[0.1, x])):
+        for out in (
+            *fdopt.gradient(values, spacing=[0.1, x], accuracy=4),
+            fdopt.derivative(values, 2, spacing=x, accuracy=4),
+            fdopt.laplacian(values, spacing=[0.1, x]),
+        ):
             assert out.device == values.device
 
     @pytest.mark.parametrize("accuracy", [4, 6, 8])
@@ -1285,8 +1428,9 @@ class TestCuda:
         with pytest.raises(fdopt.ArgumentValueError, match="spacing"):
             fdopt.gradient(values, spacing=[torch.tensor([0.0, 1.0, 1.0, 2.0], device="cuda")])
         with pytest.raises(fdopt.ArgumentValueError, match="spacing"):
-            fdopt.gradient(values, spacing=[torch.tensor([0.0, 1.0, float("nan"), 2.0],
-                                                         device="cuda")])
+            fdopt.gradient(
+                values, spacing=[torch.tensor([0.0, 1.0, float("nan"), 2.0], device="cuda")]
+            )
 
     def test_cuda_fixture(self, cuda):
         values = torch.arange(5.0, device=cuda) ** 2

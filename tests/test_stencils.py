@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import fdopt
 from fdopt.stencils import (
     central_offsets,
+    float_weights,
     interior_points,
     nonuniform_weights,
     one_sided_offsets,
@@ -56,9 +57,7 @@ def moment_errors(deriv, offsets, w):
 # Distinct offsets: distinct integers on a grid, scaled (a scale of 1 gives integer offsets).
 @st.composite
 def offsets_and_deriv(draw, min_size=3, max_size=8):
-    ints = draw(
-        st.lists(st.integers(-30, 30), min_size=min_size, max_size=max_size, unique=True)
-    )
+    ints = draw(st.lists(st.integers(-30, 30), min_size=min_size, max_size=max_size, unique=True))
     scale = draw(st.sampled_from([1.0, 0.1, 0.25, 0.7, 3.0]))
     offsets = [k * scale for k in ints]
     deriv = draw(st.integers(0, len(offsets) - 1))
@@ -116,8 +115,17 @@ class TestKnownTables:
 class TestOffsets:
     @pytest.mark.parametrize(
         ("deriv", "accuracy", "points"),
-        [(1, 2, 3), (1, 4, 5), (1, 6, 7), (1, 8, 9), (2, 2, 3), (2, 4, 5), (3, 2, 5), (4, 2, 5),
-         (3, 4, 7)],
+        [
+            (1, 2, 3),
+            (1, 4, 5),
+            (1, 6, 7),
+            (1, 8, 9),
+            (2, 2, 3),
+            (2, 4, 5),
+            (3, 2, 5),
+            (4, 2, 5),
+            (3, 4, 7),
+        ],
     )
     def test_interior_points(self, deriv, accuracy, points):
         assert interior_points(deriv, accuracy) == points
@@ -163,6 +171,17 @@ class TestExactness:
         deriv, offsets = case
         expected = tuple(float(x) for x in exact_weights(deriv, offsets))
         assert weights(deriv, offsets) == expected
+
+    @given(offsets_and_deriv(max_size=6))
+    def test_float_weights_match_the_exact_weights(self, case):
+        # Oracle: the exact (Fraction) solution; float64 Fornberg agrees to rounding
+        # amplified by the spread of the offsets.
+        deriv, offsets = case
+        exact = [float(x) for x in exact_weights(deriv, offsets)]
+        got = float_weights(deriv, offsets)
+        assert all(isinstance(w, float) for w in got)
+        scale = max(map(abs, exact))
+        np.testing.assert_allclose(got, exact, rtol=0, atol=1e-9 * scale)
 
     @given(st.data())
     def test_nonuniform_weights_match_row_by_row(self, data):
@@ -224,8 +243,9 @@ class TestValidation:
     def test_repeated_offsets_int_and_float(self):
         _assert_value_error("distinct", weights, 1, [-1, 0, 0.0, 1])
 
-    @pytest.mark.parametrize(("deriv", "offsets"), [(1, [0]), (2, [0, 1]), (3, [-1, 0, 1]),
-                                                    (0, [])])
+    @pytest.mark.parametrize(
+        ("deriv", "offsets"), [(1, [0]), (2, [0, 1]), (3, [-1, 0, 1]), (0, [])]
+    )
     def test_too_few_offsets(self, deriv, offsets):
         _assert_value_error("offsets", weights, deriv, offsets)
 
