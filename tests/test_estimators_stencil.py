@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from scipy.optimize import rosen, rosen_der
 from scipy.optimize._numdiff import approx_derivative
 
+import fdopt
 from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds, default_step
 from fdopt.estimators.stencil import backward, central, central4, forward
@@ -667,3 +668,31 @@ def test_a_complex_f0_is_used_as_it_is(x):
         estimate = forward(evaluator, x, ForwardSettings(), f0=f0)
     assert evaluator.nfev == 2  # f(x) not evaluated again
     assert np.abs(np.asarray(estimate.value)[0] - np.array([2j, 4.0])).max() < 1e-6
+
+
+class _DeviceReads(torch.overrides.TorchFunctionMode):
+    """Count the calls that read a tensor's data to the host (a synchronization on a GPU)."""
+
+    READS = frozenset({"item", "__bool__", "tolist", "__float__", "__int__", "cpu", "numpy"})
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.count += getattr(func, "__name__", "") in self.READS
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("method", ["central", "forward"])
+def test_the_tensor_route_reads_the_device_three_times(method):
+    # bfloat16 has no numpy view, so a CPU tensor takes the route a GPU tensor takes.
+    # Reads left: x finite (all_finite) and the values finite, and whether the stencil
+    # rows are padded. The default step's check and the f(x) need are known on the host.
+    def fun(X):
+        return (100 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2).sum(1)
+
+    x = torch.linspace(-1.0, 1.0, 20, dtype=torch.bfloat16)
+    with _DeviceReads() as reads:
+        fdopt.grad(fun, x, method=method, vectorized=True)
+    assert reads.count <= 3

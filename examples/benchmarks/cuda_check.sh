@@ -4,6 +4,8 @@
 #
 # Usage: [WHAT="tests grid blackbox multistart profile suite"] \
 #            bash examples/benchmarks/cuda_check.sh [OUTDIR]
+# Each step has a time limit in seconds (TESTS_S, GRID_S, BLACKBOX_S, MULTISTART_S,
+# PROFILE_S); TESTS_K selects tests (pytest -k), ITERATIONS the multistart iterations.
 #
 # Wheels of packages missing on that machine may lie in .whl/ (installed to /tmp/site).
 # Each log is written to OUTDIR (default: cuda-logs/); the last lines printed are the
@@ -32,13 +34,15 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $out/NAM
 what=${WHAT:-tests grid blackbox multistart suite}  # the steps to run
 has() { [[ " $what " == *" $1 "* ]]; }
 if has tests; then
-    step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -m cuda -rfEs tests
+    step cuda_tests "${TESTS_S:-120}" python3 -m pytest -q -p no:cacheprovider -m cuda -rfEs tests \
+        -k "${TESTS_K:-}"
     tail -n 25 "$out/cuda_tests.log"
 fi
-has grid && step grid 120 python3 examples/benchmarks/grid_gradient.py --device cuda --repeat 9
-has blackbox && step blackbox 90 python3 examples/benchmarks/blackbox_gradient.py --device cuda
-has multistart && step multistart 90 python3 examples/benchmarks/multistart.py --latency 0
-has profile && step profile 60 python3 examples/benchmarks/cuda_profile.py
+has grid && step grid "${GRID_S:-120}" python3 examples/benchmarks/grid_gradient.py --device cuda --repeat 9
+has blackbox && step blackbox "${BLACKBOX_S:-90}" python3 examples/benchmarks/blackbox_gradient.py --device cuda
+has profile && step profile "${PROFILE_S:-60}" python3 examples/benchmarks/cuda_profile.py
+has multistart && step multistart "${MULTISTART_S:-90}" python3 examples/benchmarks/multistart.py \
+    --latency 0 --iterations "${ITERATIONS:-10}"
 if has suite; then
     step suite 150 python3 -m pytest -q -p no:cacheprovider --maxfail=30 tests \
         --ignore=tests/test_benchmarks_smoke.py

@@ -18,9 +18,11 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
+from grid_gradient import Case, _inputs  # this folder (the script's) is on sys.path
 from torch.profiler import ProfilerActivity, profile
 
 import fdopt
@@ -36,16 +38,20 @@ def cases() -> dict[str, Callable[[], Any]]:
     cuda = torch.device("cuda")
     generator = torch.Generator().manual_seed(0)
     x = (torch.rand(100, generator=generator, dtype=torch.float64) * 4 - 2).to(cuda)
-    line = torch.randn(10**7, generator=generator).to(cuda)
-    square = torch.randn(4096, 4096, generator=generator).to(cuda)
-    steps = torch.rand(10**7, generator=generator) + 0.5
-    coords = torch.cumsum(steps, 0).to(cuda)
-    axis = torch.cumsum(torch.rand(4096, generator=generator) + 0.5, 0).to(cuda)
+    grids = {  # the grid benchmark's inputs, float32, edge_order 1
+        f"gradient {label}": _inputs(Case(shape, torch.float32, spacing, 1), cuda, generator)
+        for label, shape, spacing in (
+            ("1-D f32 uniform", (10**7,), "uniform"),
+            ("1-D f32 coords", (10**7,), "coords"),
+            ("2-D f32 coords", (4096, 4096), "coords"),
+        )
+    }
     return {
         "grad central n=100": lambda: fdopt.grad(rosen, x, method="central", vectorized=True),
-        "gradient 1-D f32 uniform": lambda: fdopt.gradient(line),
-        "gradient 1-D f32 coords": lambda: fdopt.gradient(line, spacing=[coords]),
-        "gradient 2-D f32 coords": lambda: fdopt.gradient(square, spacing=[axis, axis]),
+        **{
+            name: partial(fdopt.gradient, inputs.values, spacing=inputs.torch_spacing)
+            for name, inputs in grids.items()
+        },
     }
 
 

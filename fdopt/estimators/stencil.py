@@ -113,7 +113,7 @@ def _axis_table(
     width = max(sum(o != 0 for o in grid) for grid in support)
     offsets, table, center = [], [], []
     for stencil, grid in zip(stencils, support, strict=True):
-        w = dict(zip(stencil, weights(deriv, stencil), strict=True))
+        w = _weights_by_offset(stencil, deriv)
         nonzero = [o for o in grid if o != 0]
         pad = width - len(nonzero)
         offsets.append([float(o) for o in nonzero] + [0.0] * pad)
@@ -121,6 +121,11 @@ def _axis_table(
         center.append(w.get(0, 0.0))
     rows = (offsets, table, center)
     return AxisTable(*(torch.tensor(r, dtype=dtype, device=device) for r in rows))
+
+
+def _weights_by_offset(stencil: Stencil, deriv: int) -> dict[float, float]:
+    """Return the ``deriv``-th derivative weights of ``stencil``, by offset."""
+    return dict(zip(stencil, weights(deriv, stencil), strict=True))
 
 
 def fit_steps(
@@ -483,9 +488,15 @@ def _tensor_jacobian(
     else:
         h = _relative_steps(x, order, step)  # type: ignore[arg-type]  # not "auto" here
     kind, h = fit_steps(x, h, bounds, stencils)
-    h = representable(x, h)
+    # A default step cannot vanish (see representable) unless bounds shrank it.
+    h = representable(x, h, check=step is not None or bounds is not None)
     table = axis_table(stencils, 1, kind, like=x)
-    need_f0 = f0 is None and table.center.count_nonzero().item() > 0
+    if f0 is not None:
+        need_f0 = False
+    elif kind is None:  # every coordinate takes the first stencil: no device read
+        need_f0 = _weights_by_offset(stencils[0], 1).get(0, 0.0) != 0
+    else:
+        need_f0 = table.center.count_nonzero().item() > 0
     n, width = table.offsets.shape
     axis = getattr(evaluate, "axis", None) if lazy else None
     block = max(1, block_elements(x, made=axis is not None) // (width * n))  # coordinates
