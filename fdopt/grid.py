@@ -236,8 +236,8 @@ def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]
         out.mul_(c_last)
         rest = rest[:-1]
     elif isinstance(c0, float) and first.dtype != out.dtype:
-        # A float times integers is formed in the default dtype, which may be narrower
-        # than the result's: convert first.
+        # A float times a tensor is formed in that tensor's dtype (the default dtype for
+        # integers), which may be narrower than the result's: convert first.
         out.copy_(first).mul_(c0)
     else:
         torch.mul(first, c0, out=out)
