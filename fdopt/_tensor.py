@@ -178,7 +178,7 @@ def matmul(a: Array, b: Array) -> Array:
     estimators and update rules are small (a stencil's weights, a few vectors), so
     elementwise products cost no more there. Elsewhere ``a @ b`` itself.
     """
-    if isinstance(a, torch.Tensor) and a.device.type != "cpu":
+    if isinstance(a, torch.Tensor) and not on_cpu(a.device):
         return _products(a, b)
     product: Array = a @ b
     return product

@@ -250,7 +250,7 @@ def _combine(out: torch.Tensor, sources: list[torch.Tensor], coefs: list[Weight]
 
 def _edge_weights(
     axis: _Axis, deriv: int, start: int, local: range, points: int, dtype: torch.dtype
-) -> list[list[Weight]]:
+) -> Sequence[Sequence[Weight]]:
     """Weights of the boundary stencils on nodes ``start .. start+points-1``.
 
     Floats, for a uniform axis and for coordinates autograd need not follow: those few
@@ -262,7 +262,7 @@ def _edge_weights(
         return [[w * scale for w in weights(deriv, [j - i for j in range(points)])] for i in local]
     if not (torch.is_grad_enabled() and axis.coords.requires_grad):
         nodes = axis.coords[start : start + points].tolist()
-        return [list(float_weights(deriv, [x - nodes[i] for x in nodes])) for i in local]
+        return [float_weights(deriv, [x - nodes[i] for x in nodes]) for i in local]
     x = axis.coords[start : start + points].to(torch.float64)
     rows = x[list(local)]
     columns = [

@@ -1,6 +1,25 @@
-"""Test helpers shared by the estimator tests: evaluate callbacks and test functions."""
+"""Test helpers shared by the tests: evaluate callbacks, test functions, a torch call log."""
 
 import torch
+
+
+class TorchCalls(torch.overrides.TorchFunctionMode):
+    """Record the name of every torch function called while the mode is on (``names``)."""
+
+    READS = frozenset({"item", "__bool__", "tolist", "__float__", "__int__", "cpu", "numpy"})
+    """Functions that read a tensor's data to the host (a synchronization on a GPU)."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+    def reads(self):
+        """Return how many of the calls read data to the host."""
+        return sum(name in self.READS for name in self.names)
 
 
 def make_evaluate(f, check=None):

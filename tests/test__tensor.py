@@ -24,6 +24,7 @@ from fdopt._tensor import (
     real_dtype,
 )
 from fdopt._validate import check_int
+from tests.helpers import TorchCalls
 
 
 @pytest.fixture
@@ -441,22 +442,17 @@ class TestMatmul:
     def test_off_the_cpu_no_matrix_product_is_called(self):
         # On a GPU a matrix product in a start's thread costs a cuBLAS handle and workspace
         # per thread; the meta device stands for the GPU (same route, no arithmetic).
-        called = []
-
-        class Record(torch.overrides.TorchFunctionMode):
-            def __torch_function__(self, func, types, args=(), kwargs=None):
-                called.append(getattr(func, "__name__", str(func)))
-                return func(*args, **(kwargs or {}))
-
+        record = TorchCalls()
         for a_shape, b_shape in MATMUL_SHAPES:
             a, b = torch.empty(a_shape, device="meta"), torch.empty(b_shape, device="meta")
             expected = (torch.empty(a_shape) @ torch.empty(b_shape)).shape
-            with Record():
+            with record:
                 product = matmul(a, b)
             assert product.shape == expected
+        called = record.names
         assert called
         assert not {"matmul", "__matmul__", "mm", "bmm", "mv", "dot"} & set(called)
-        with Record():
+        with record:
             matmul(torch.ones(3), torch.ones(3))  # on the CPU: the product itself
         assert {"matmul", "__matmul__"} & set(called)
 

@@ -24,7 +24,7 @@ from fdopt.errors import ArgumentValueError
 from fdopt.estimators._base import Bounds, default_step
 from fdopt.estimators.stencil import backward, central, central4, forward
 from fdopt.settings import BackwardSettings, Central4Settings, CentralSettings, ForwardSettings
-from tests.helpers import make_evaluate, numpy_estimate_as_tensors, rosen_t
+from tests.helpers import TorchCalls, make_evaluate, numpy_estimate_as_tensors, rosen_t
 
 F64 = torch.float64
 
@@ -670,20 +670,6 @@ def test_a_complex_f0_is_used_as_it_is(x):
     assert np.abs(np.asarray(estimate.value)[0] - np.array([2j, 4.0])).max() < 1e-6
 
 
-class _DeviceReads(torch.overrides.TorchFunctionMode):
-    """Count the calls that read a tensor's data to the host (a synchronization on a GPU)."""
-
-    READS = frozenset({"item", "__bool__", "tolist", "__float__", "__int__", "cpu", "numpy"})
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.count += getattr(func, "__name__", "") in self.READS
-        return func(*args, **(kwargs or {}))
-
-
 @pytest.mark.parametrize("method", ["central", "forward"])
 def test_the_tensor_route_reads_the_device_three_times(method):
     # bfloat16 has no numpy view, so a CPU tensor takes the route a GPU tensor takes.
@@ -693,6 +679,6 @@ def test_the_tensor_route_reads_the_device_three_times(method):
         return (100 * (X[:, 1:] - X[:, :-1] ** 2) ** 2 + (1 - X[:, :-1]) ** 2).sum(1)
 
     x = torch.linspace(-1.0, 1.0, 20, dtype=torch.bfloat16)
-    with _DeviceReads() as reads:
+    with TorchCalls() as calls:
         fdopt.grad(fun, x, method=method, vectorized=True)
-    assert reads.count <= 3
+    assert calls.reads() <= 3

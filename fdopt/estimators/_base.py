@@ -47,11 +47,11 @@ def block_elements(x: Array, *, made: bool = False) -> int:
 
     Cache-sized on a CPU: :data:`ARRAY_BLOCK_ELEMENTS` for a numpy array, one default
     call of a function of tensors for a tensor
-    (:func:`fdopt.evaluation.cpu_call_elements`); :data:`MAX_BATCH_ELEMENTS` on a GPU,
-    and where the evaluator makes each
-    point itself (``made``: only the moved entries are built, and each batch costs a
-    round of small operations: at n = 10000, Richardson's 80000 points took 1.13 s in
-    batches of 26 coordinates, 1.68 s in batches of 6).
+    (:func:`fdopt.evaluation.cpu_call_elements`). :data:`MAX_BATCH_ELEMENTS` on a GPU,
+    and where the evaluator makes each point itself (``made``: only the moved entries
+    are built, and each batch costs a round of small operations: at n = 10000,
+    Richardson's 80000 points took 1.13 s in batches of 26 coordinates, 1.68 s in
+    batches of 6).
     """
     if made:
         return MAX_BATCH_ELEMENTS

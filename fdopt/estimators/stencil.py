@@ -351,7 +351,7 @@ def _array_plan(
     Batches of at most ``elements`` numbers (:data:`ARRAY_BLOCK_ELEMENTS`), so that the
     function's calls read points still in cache.
     """
-    w = dict(zip(stencil, weights(1, stencil), strict=True))
+    w = _weights_by_offset(stencil, 1)
     nonzero = [o for o in stencil if o != 0]
     offsets = np.array([float(o) for o in nonzero], dtype=dtype)
     s, center = len(nonzero), w.get(0, 0.0)
