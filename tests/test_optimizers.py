@@ -85,6 +85,24 @@ def test_rule_matches_torch_optim(settings, make):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize(("settings", "make"), ORACLES[1:3], ids=["momentum", "nesterov"])
+def test_preconditioned_heavy_ball_is_sgd_on_the_scaled_gradient(settings, make):
+    """With D set, heavy ball follows D g where it followed g: torch's SGD given D g."""
+    x0 = torch.linspace(-1.0, 2.0, 5, dtype=torch.float64)
+    diagonal = torch.tensor([1e-3, 0.5, 1.0, 4.0, 300.0], dtype=torch.float64)
+    gradients = _gradients()
+    rule = OPTIMIZERS[settings.method].rule(settings)
+    x, state, ours = x0.clone(), rule.init(x0), []
+    for g in gradients:
+        delta, state = rule.update(g, rule.precondition(state, diagonal), x, LR)
+        x = x + delta
+        ours.append(x.clone())
+    theirs = _torch_path(make, x0, [diagonal * g for g in gradients])
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert torch.equal(rule.init(x0).diagonal, torch.ones_like(x0))  # none until set
+
+
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_update_is_pure(name):
     settings = OPTIMIZERS[name].settings()

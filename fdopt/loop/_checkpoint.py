@@ -63,7 +63,7 @@ __all__ = [
 
 FORMAT = "fdopt-checkpoint"
 """The ``format`` entry of every checkpoint."""
-VERSION = 4
+VERSION = 5
 """The checkpoint layout this fdopt writes and reads."""
 FINISHED = frozenset({Status.GTOL, Status.FTOL, Status.XTOL, Status.NONFINITE, Status.NO_PROGRESS})
 """Statuses of a run that ended by its own test: resuming it evaluates nothing more.

@@ -32,7 +32,13 @@ from fdopt.settings import (
     ForwardSettings,
 )
 
-__all__ = ["curvature_steps", "noise_aware_steps", "relative_noise", "rescaled_steps"]
+__all__ = [
+    "curvature_steps",
+    "noise_aware_steps",
+    "one_sided_curvature",
+    "relative_noise",
+    "rescaled_steps",
+]
 
 _STENCILS = (ForwardSettings, BackwardSettings, CentralSettings, Central4Settings)
 
@@ -120,6 +126,25 @@ def curvature_steps(
     )
     relative = tuple((steps / magnitude(x)).tolist())
     return estimator.model_copy(update={"step": relative}), _relative(float(noise[0]), f, x.dtype)
+
+
+def one_sided_curvature(
+    estimator: EstimatorSettings | None, x: torch.Tensor
+) -> torch.Tensor | None:
+    """Return the inverse curvature along each coordinate that one-sided steps imply.
+
+    :func:`curvature_steps` sets a first-order one-sided stencil's step along ``x_i`` to
+    ``8^(1/4) sqrt(eps_f / mu_i)`` (Moré & Wild 2012), ``mu_i`` the curvature it
+    measured: the squared steps are the inverse curvatures up to a common factor. ``x``
+    is where the steps were set. None unless ``estimator`` is such a stencil with a step
+    per coordinate.
+    """
+    if not isinstance(estimator, (ForwardSettings, BackwardSettings)):
+        return None
+    if estimator.accuracy != 1 or not isinstance(estimator.step, tuple):
+        return None
+    steps = x.new_tensor(estimator.step) * magnitude(x)
+    return steps * steps
 
 
 def noise_aware_steps(

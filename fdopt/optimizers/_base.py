@@ -24,9 +24,10 @@ rejected point, ``lr="auto"``) by calling ``update`` again with another ``lr``.
 class Rule(NamedTuple):
     """An update rule: ``init(x) -> state`` and ``update(g, state, x, lr)``.
 
-    ``precondition(state, d)``, where a rule has it (L-BFGS), returns the state with
-    ``d`` (``(n,)``, positive) as the diagonal of its initial inverse Hessian: the
-    inverse curvature along each coordinate, when the loop knows it.
+    ``precondition(state, d)``, where a rule has it, returns the state with ``d``
+    (``(n,)``, positive), the inverse curvature along each coordinate when the loop
+    knows it, as its preconditioner: L-BFGS's initial inverse Hessian, the heavy-ball
+    rules' scaling of the gradient.
     ``restart(state)``, where a rule has it (Adam), returns the state started again
     after steps that overshot: the momentum dropped, what scales the step kept; without
     it the loop starts again from ``init(x)``.

@@ -48,9 +48,10 @@ class Empty(NamedTuple):
 
 
 class Velocity(NamedTuple):
-    """Momentum buffer ``v``."""
+    """Momentum buffer ``v`` and the diagonal ``D`` that scales the gradient (all 1: none)."""
 
     velocity: torch.Tensor
+    diagonal: torch.Tensor
 
 
 class Moments(NamedTuple):
@@ -106,20 +107,27 @@ def spsa(settings: SpsaOptimizerSettings) -> Rule:
 
 def _heavy_ball(beta: float, lookahead: bool) -> Rule:
     def init(x: torch.Tensor) -> Velocity:
-        return Velocity(torch.zeros_like(x))
+        return Velocity(torch.zeros_like(x), torch.ones_like(x))
 
     def update(
         g: torch.Tensor, state: Velocity, x: torch.Tensor, lr: float
     ) -> tuple[torch.Tensor, Velocity]:
-        velocity = beta * state.velocity + g
-        direction = g + beta * velocity if lookahead else velocity
-        return -lr * direction, Velocity(velocity)
+        scaled = state.diagonal * g  # exactly g while D is all 1
+        velocity = beta * state.velocity + scaled
+        direction = scaled + beta * velocity if lookahead else velocity
+        return -lr * direction, state._replace(velocity=velocity)
 
-    return Rule(init, update)
+    def precondition(state: Velocity, diagonal: torch.Tensor) -> Velocity:
+        return state._replace(diagonal=diagonal.to(state.diagonal))
+
+    return Rule(init, update, precondition)
 
 
 def momentum(settings: MomentumSettings) -> Rule:
-    """Heavy ball [1]_: ``v <- momentum v + g``, ``x <- x - lr v``.
+    """Heavy ball [1]_: ``v <- momentum v + D g``, ``x <- x - lr v``.
+
+    ``D`` is 1 unless the loop preconditions the rule (``precondition(state, D)``: the
+    inverse curvature along each coordinate, which noisy runs measure).
 
     Examples
     --------
@@ -133,7 +141,10 @@ def momentum(settings: MomentumSettings) -> Rule:
 
 
 def nesterov(settings: NesterovSettings) -> Rule:
-    """Nesterov momentum [2]_: ``v <- momentum v + g``, ``x <- x - lr (g + momentum v)``."""
+    """Nesterov momentum [2]_: ``v <- momentum v + D g``, ``x <- x - lr (D g + momentum v)``.
+
+    ``D`` as in :func:`momentum`.
+    """
     return _heavy_ball(settings.momentum, lookahead=True)
 
 
