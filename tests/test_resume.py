@@ -216,11 +216,12 @@ def test_noise_aware_adam_on_a_noisy_problem(tmp_path):
     assert_same_run(full, rest)
 
 
-@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+@pytest.mark.parametrize("method", ["lbfgs", "adam", "momentum"])
 def test_noisy_run_resumed_after_the_noise_was_measured_again(tmp_path, method):
     """Where |f| has fallen tenfold the noise and the steps are measured again (adam:
-    the noise alone, its steps scaled by it): a run resumed after that goes on with the
-    new steps and ends as the uninterrupted one."""
+    the noise alone, its steps scaled by it; momentum: with the curvature, which sets
+    its preconditioner too): a run resumed after that goes on with the new steps and
+    ends as the uninterrupted one."""
 
     def problem():
         return get_problem("rosenbrock", noise=1e-3, noise_kind="multiplicative", seed=0)
