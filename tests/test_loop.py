@@ -171,6 +171,107 @@ def test_gd_line_search_never_increases_f():
     assert f[-1] < 0.5 * rosen([-1.2, 1.0])
 
 
+@pytest.mark.parametrize("line_search", [True, False])
+def test_gd_line_search_demands_a_sufficient_decrease_only_when_on(line_search):
+    """f = x^2 from 1, lr="auto": the first trial step moves x by first_step = 0.1, to
+    0.9. Armijo with c1 = 0.99 accepts only t <= 0.01 (x >= 0.98): the line search
+    halves t from 0.05 three times, to x = 0.9875; without it the fall suffices. (Both
+    backtracked alike before: line_search=False changed nothing with lr="auto".)"""
+    res = fdopt.minimize(
+        lambda x: float(x[0] ** 2),
+        [1.0],
+        method="gd",
+        jac=lambda x: 2 * x,
+        options={"line_search": line_search, "c1": 0.99, "maxiter": 1},
+    )
+    assert res.x_last[0] == pytest.approx(0.9875 if line_search else 0.9, abs=1e-12)
+    assert res.nfev == (4 if line_search else 1) + 1
+
+
+@pytest.mark.parametrize("method", ["gd", "momentum", "nesterov", "adam", "rmsprop", "adagrad"])
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"kind": "step", "step_size": 2, "gamma": 0.5},
+        {"kind": "exponential", "gamma": 0.8},
+        {"kind": "inverse_time", "decay": 0.5},
+        {"kind": "cosine", "period": 8},
+    ],
+    ids=lambda s: s["kind"],
+)
+def test_a_schedule_scales_every_rules_step_inside_minimize(method, schedule):
+    """Fixed lr = 0.1 on 0.5 |x - 1|^2 with its gradient given: the run's iterates are
+    the rule's own updates with lr times the schedule's factor at each iteration."""
+    from fdopt.optimizers import schedule as make_schedule
+
+    settings = OPTIMIZERS[method].settings(lr=0.1, schedule=schedule)
+    options = {"lr": 0.1, "schedule": schedule, "maxiter": 6, "history": True}
+    if method == "gd":
+        options["line_search"] = False
+    res = fdopt.minimize(
+        lambda x: 0.5 * float(np.sum((x - 1) ** 2)),
+        np.array([3.0, -2.0]),
+        method=method,
+        jac=lambda x: x - 1,
+        options=options,
+    )
+    rule, factor = OPTIMIZERS[method].rule(settings), make_schedule(settings.schedule)
+    x = torch.tensor([3.0, -2.0], dtype=torch.float64)
+    state = rule.init(x)
+    for k in range(6):
+        delta, state = rule.update(x - 1, state, x, 0.1 * factor(k))
+        x = x + delta
+    assert res.nit == 6
+    np.testing.assert_allclose(res.x_last, x.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.history["lr"], [0.1 * factor(k) for k in range(6)])
+    assert len(set(np.round(res.history["lr"], 12))) > 1  # the factor did change
+
+
+def test_spsa_resamplings_average_estimates():
+    """A linear f: each SPSA estimate errs by sum_j a_j D_j / D_i (j != i), whose mean
+    over r perturbations errs about sqrt(r) times less. 16 resamplings cost 16 pairs of
+    evaluations an iteration and shrink the error of the first step's direction (mean
+    over 20 seeds) more than twofold."""
+    slope = np.linspace(-1.0, 2.0, 10)
+    errors = {}
+    for r in (1, 16):
+        error = []
+        for seed in range(20):
+            res = fdopt.minimize(
+                lambda x: float(slope @ x),
+                np.zeros(10),
+                method="spsa",
+                options={"lr": 1e-3, "resamplings": r, "maxiter": 1, "seed": seed},
+            )
+            assert res.nfev == 2 * r
+            step = -res.x_last  # the gain a_0 (the same for both r) times the estimate
+            direction = step / np.linalg.norm(step) * np.linalg.norm(slope)
+            error.append(np.linalg.norm(direction - slope))
+        errors[r] = np.mean(error)
+    assert errors[16] < errors[1] / 2
+
+
+def test_spsa_calibrated_gain_makes_the_path_independent_of_fs_scale():
+    """lr="auto" sets Spall's a from gradient magnitudes at x0, so a run on 1000 f takes
+    the same steps as on f; with a fixed a it takes steps 1000 times longer."""
+
+    def f(x):
+        return float(np.sum((x - 1) ** 2) + x[0] * x[1])
+
+    paths = {}
+    for lr in ("auto", 0.01):
+        for scale in (1.0, 1000.0):
+            res = fdopt.minimize(
+                lambda x, s=scale: s * f(x),
+                np.zeros(3),
+                method="spsa",
+                options={"lr": lr, "maxiter": 5, "seed": 3},
+            )
+            paths[lr, scale] = res.x_last
+    np.testing.assert_allclose(paths["auto", 1.0], paths["auto", 1000.0], rtol=1e-9)
+    assert np.abs(paths[0.01, 1000.0]).max() > 100 * np.abs(paths[0.01, 1.0]).max()
+
+
 @pytest.mark.parametrize("method", ["adam", "momentum"])
 def test_momentum_rules_follow_rosenbrock_valley_within_300_evaluations(method):
     # A rejected step is first retried shorter along the same direction; restarting the

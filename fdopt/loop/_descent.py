@@ -454,7 +454,8 @@ def descend(
     restart = isinstance(settings, (MomentumSettings, NesterovSettings, AdamSettings))
     heavy_ball = isinstance(settings, (MomentumSettings, NesterovSettings))
     shrink = settings.shrink if isinstance(settings, GdSettings) else SHRINK
-    c1 = settings.c1 if isinstance(settings, (GdSettings, LbfgsSettings)) else 0.0
+    # Armijo's sufficient decrease with a line search; without one, any fall of f.
+    c1 = settings.c1 if line_search and isinstance(settings, (GdSettings, LbfgsSettings)) else 0.0
     stop = options.stop
 
     while it.k < stop.maxiter:

@@ -107,7 +107,10 @@ class GdSettings(RuleSettings):
     method: Literal["gd"] = "gd"
     line_search: bool = True
     """Backtrack until ``f(x - t g) <= f(x) - c1 t |g|^2``, starting from ``t = lr_k``
-    and growing the trial step after accepted full steps."""
+    and growing the trial step after accepted full steps. False: with ``lr="auto"`` the
+    step size adapts as for the other rules (a step that does not raise ``f`` beyond
+    the noise is accepted, another is halved by ``shrink``); with a number, the plain
+    fixed step."""
     c1: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 1e-4
     """Sufficient-decrease constant of the Armijo condition."""
     shrink: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)] = 0.5
@@ -115,7 +118,11 @@ class GdSettings(RuleSettings):
 
 
 class MomentumSettings(RuleSettings):
-    """Heavy ball: ``v <- momentum v + g``, ``x <- x - lr_k v``."""
+    """Heavy ball: ``v <- momentum v + D g``, ``x <- x - lr_k v``.
+
+    ``D`` is 1 except on a noisy function with the default differences: there, the
+    inverse curvature along each coordinate, as measured for the difference steps.
+    """
 
     method: Literal["momentum"] = "momentum"
     momentum: Fraction = 0.9
@@ -123,7 +130,10 @@ class MomentumSettings(RuleSettings):
 
 
 class NesterovSettings(RuleSettings):
-    """Nesterov momentum: ``v <- momentum v + g``, ``x <- x - lr_k (g + momentum v)``."""
+    """Nesterov momentum: ``v <- momentum v + D g``, ``x <- x - lr_k (D g + momentum v)``.
+
+    ``D`` as for :class:`MomentumSettings`.
+    """
 
     method: Literal["nesterov"] = "nesterov"
     momentum: Fraction = 0.9
