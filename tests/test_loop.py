@@ -92,6 +92,35 @@ def test_vectorized_is_the_same_run(method):
     assert a.nfev == b.nfev == plain.calls == batched.calls
 
 
+@pytest.mark.parametrize("method", ["adam", "lbfgs", "spsa"])
+def test_workers_and_batch_size_are_the_same_run(method):
+    """Points spread over a thread pool, or a vectorized function fed 2 points a call:
+    the same iterates and the same count as one point at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    plain = fdopt.minimize(Counting(), np.zeros(3), method=method, options=_options(method))
+    with ThreadPoolExecutor(2) as pool:
+        pooled = fdopt.minimize(
+            Counting(), np.zeros(3), method=method, options=_options(method, workers=pool)
+        )
+    counting, sizes = Counting(vectorized=True), []
+
+    def batched_fun(x):
+        sizes.append(len(x))
+        return counting(x)
+
+    batched = fdopt.minimize(
+        batched_fun,
+        np.zeros(3),
+        method=method,
+        options=_options(method, vectorized=True, batch_size=2),
+    )
+    for other in (pooled, batched):
+        assert np.array_equal(plain.x, other.x)
+        assert plain.nfev == other.nfev
+    assert max(sizes) == 2
+
+
 @pytest.mark.parametrize("method", METHODS)
 @given(maxfev=st.integers(1, 60))
 def test_maxfev_is_never_exceeded(method, maxfev):
@@ -124,6 +153,36 @@ def test_ftol_and_xtol_statuses():
     assert res.status == 2
     assert res.success
     assert "xtol" in res.message
+
+
+def test_gtol_is_the_inf_norm():
+    """0.5 |x|^2 in 100 variables from x = 1, gd halving x each step: the inf-norm of the
+    gradient passes 1e-2 at iteration 7 (2^-7), its 2-norm only at 10."""
+    res = fdopt.minimize(
+        lambda x: 0.5 * float(x @ x),
+        np.ones(100),
+        method="gd",
+        jac=lambda x: x,
+        options={"lr": 0.5, "line_search": False, "gtol": 1e-2},
+    )
+    assert res.status == 0
+    assert res.nit == 7
+    assert np.abs(res.jac).max() <= 1e-2 < np.linalg.norm(res.jac)
+
+
+@pytest.mark.parametrize("patience", [3, 8])
+def test_ftol_waits_patience_iterations(patience):
+    """max(x^2, 1/4) from x = 2, x shrinking by 0.8 a step: f is 1/4 from iteration 7
+    on, and ftol = 0 holds once the last patience + 1 values are all that one."""
+    res = fdopt.minimize(
+        lambda x: max(float(x[0] ** 2), 0.25),
+        [2.0],
+        method="gd",
+        jac=lambda x: 2 * x,
+        options={"lr": 0.1, "line_search": False, "ftol": 0, "patience": patience},
+    )
+    assert res.status == 1
+    assert res.nit == 7 + patience
 
 
 def test_maxiter_and_time_limit_statuses():
