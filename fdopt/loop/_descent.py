@@ -20,7 +20,7 @@ from fdopt._tensor import all_finite, matmul
 from fdopt.loop._noise import (
     curvature_steps,
     noise_aware_steps,
-    one_sided_curvature,
+    one_sided_inverse_curvature,
     relative_noise,
     rescaled_steps,
 )
@@ -30,7 +30,9 @@ from fdopt.loop._run import Run, Status
 from fdopt.optimizers import OPTIMIZERS, Rule, State, schedule
 from fdopt.settings import (
     AdamSettings,
+    BackwardSettings,
     CentralSettings,
+    ForwardSettings,
     GdSettings,
     LbfgsSettings,
     MomentumSettings,
@@ -288,7 +290,7 @@ def start_descent(problem: Problem, options: Options, run: Run) -> Descent | Non
         # 1e-3, MGH problems in 100 (n + 1) evaluations, seeds 0-9: momentum 5.0 -> 6.7
         # solved on average, nesterov 5.0 -> 6.3. Not gd: with the D of x0 it solved
         # 3.6 instead of 4.8.
-        if rule.precondition is not None:
+        if isinstance(settings, (MomentumSettings, NesterovSettings)):
             diagonal = _one_sided_diagonal(problem, x)
     else:
         problem.estimator = noise_aware_steps(problem.estimator, level, x.dtype)
@@ -327,14 +329,14 @@ def _unit_mean(inverse: torch.Tensor) -> torch.Tensor:
 def _one_sided_diagonal(problem: Problem, x: torch.Tensor) -> torch.Tensor | None:
     """Return the inverse curvatures the estimator's one-sided steps imply at ``x``, or None.
 
-    Relative (:func:`_unit_mean`); see :func:`~fdopt.loop._noise.one_sided_curvature`.
+    Relative (:func:`_unit_mean`); see :func:`~fdopt.loop._noise.one_sided_inverse_curvature`.
     """
-    inverse = one_sided_curvature(problem.estimator, x)
+    inverse = one_sided_inverse_curvature(problem.estimator, x)
     return None if inverse is None else _unit_mean(inverse)
 
 
 def _inverse_curvature(problem: Problem, it: Descent) -> torch.Tensor | None:
-    """Return the inverse curvature along each coordinate where the last gradient was taken.
+    """Return the inverse curvatures that precondition the rule after a gradient estimate.
 
     Relative: scaled to a geometric mean of 1. From its central stencil's second
     differences, each taken as at least ``3 eps_f / h_i^2``, the most that the noise
@@ -354,7 +356,11 @@ def _inverse_curvature(problem: Problem, it: Descent) -> torch.Tensor | None:
 
 
 def _primed(rule: Rule, it: Descent) -> State:
-    """Return the rule's state with ``it.diagonal`` as its initial inverse Hessian."""
+    """Return the rule's state with ``it.diagonal`` as its preconditioner, if it has one.
+
+    L-BFGS takes it as its initial inverse Hessian, a heavy-ball rule as the scaling of
+    the gradient (see :attr:`fdopt.optimizers.Rule.precondition`).
+    """
     if rule.precondition is None or it.diagonal is None:
         return it.rule_state
     return rule.precondition(it.rule_state, it.diagonal)
@@ -398,7 +404,8 @@ def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, sta
     if not stalled and not isinstance(settings, LbfgsSettings):
         noise = it.noise()
         _measured(it, relative_noise(problem, options, it.x, it.f))
-        if it.preconditioned and one_sided_curvature(problem.estimator, it.x) is not None:
+        one_sided = isinstance(problem.estimator, (ForwardSettings, BackwardSettings))
+        if it.preconditioned and one_sided:
             problem.estimator, _ = curvature_steps(
                 problem, problem.estimator, options, it.x, it.f, it.level
             )
@@ -411,7 +418,7 @@ def _remeasure(problem: Problem, options: Options, run: Run, it: Descent, *, sta
     problem.estimator, level = curvature_steps(problem, CentralSettings(), options, it.x, it.f)
     _measured(it, level)
     rule = OPTIMIZERS[options.method].rule(settings)
-    it.preconditioned = it.preconditioned or (stalled and rule.precondition is not None)
+    it.preconditioned = it.preconditioned or (stalled and isinstance(settings, LbfgsSettings))
     it.g = problem.gradient(it.x, it.f)
     it.diagonal = _inverse_curvature(problem, it)
     run.njev += 1
@@ -454,7 +461,8 @@ def descend(
     restart = isinstance(settings, (MomentumSettings, NesterovSettings, AdamSettings))
     heavy_ball = isinstance(settings, (MomentumSettings, NesterovSettings))
     shrink = settings.shrink if isinstance(settings, GdSettings) else SHRINK
-    # Armijo's sufficient decrease with a line search; without one, any fall of f.
+    # Armijo's sufficient decrease with a line search; without one, f may not rise
+    # (beyond the noise allowance).
     c1 = settings.c1 if line_search and isinstance(settings, (GdSettings, LbfgsSettings)) else 0.0
     stop = options.stop
 

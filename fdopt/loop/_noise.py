@@ -35,7 +35,7 @@ from fdopt.settings import (
 __all__ = [
     "curvature_steps",
     "noise_aware_steps",
-    "one_sided_curvature",
+    "one_sided_inverse_curvature",
     "relative_noise",
     "rescaled_steps",
 ]
@@ -128,7 +128,7 @@ def curvature_steps(
     return estimator.model_copy(update={"step": relative}), _relative(float(noise[0]), f, x.dtype)
 
 
-def one_sided_curvature(
+def one_sided_inverse_curvature(
     estimator: EstimatorSettings | None, x: torch.Tensor
 ) -> torch.Tensor | None:
     """Return the inverse curvature along each coordinate that one-sided steps imply.

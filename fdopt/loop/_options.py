@@ -46,7 +46,8 @@ class Options:
     function : FunctionSettings
         What is known of the function (its noise level).
     default_jac : bool
-        Whether the estimator is the default one (no ``jac`` given): the loop may then
+        Whether the estimator is the default one (no ``jac`` given, no ``step`` set):
+        the loop may then set its steps from the noise and curvature it measures, and
         switch from forward to central differences when the descent stalls.
     vectorized, workers, batch_size
         How the function is called (see :class:`fdopt.evaluation.Evaluator`).
@@ -201,7 +202,7 @@ def parse_options(method: str, options: Any, jac: Any) -> Options:
         optimizer=optimizer,
         estimator=estimator,
         jac=jac if callable(jac) else None,
-        default_jac=jac is None,
+        default_jac=jac is None and "step" not in flat,
         stop=StopSettings.model_validate(pick("stop")),
         output=OutputSettings.model_validate(pick("output")),
         function=FunctionSettings.model_validate(pick("function")),

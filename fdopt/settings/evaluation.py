@@ -71,7 +71,8 @@ class FunctionSettings(Settings):
     (about ``2 n`` to ``3 n`` more evaluations): forward differences for the first-order
     methods, central ones for L-BFGS; steps may raise ``f`` by twice the noise, and
     both are measured again where the descent stalls, and where ``|f|`` has fallen
-    tenfold (the first-order methods measure only the noise there).
+    tenfold (the first-order methods measure only the noise there, momentum and
+    nesterov the curvature too: they follow ``-D g``, ``D`` the inverse curvatures).
     A number: that level, relative to ``max(1, |f|)`` wherever the noise would be
     measured, except on a stall and, for L-BFGS, where ``|f|`` has fallen: there
     ECnoise measures it. None or 0: noise-free (steps balance rounding error)."""
